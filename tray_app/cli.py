@@ -1,0 +1,70 @@
+"""The `raison-garder` command line. Each subcommand lives in `tray_app/commands/<name>.py`
+and exposes `register(subparsers)` and `run(args) -> int`; heavy imports stay inside `run`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from tray_app import APP_NAME, __version__
+from tray_app.i18n import _
+
+# Order is the order shown in --help.
+COMMANDS = ("doctor", "monitor", "sessions", "export", "import", "config", "reminders", "history")
+
+
+def _module(name: str):  # noqa: ANN202 - returns a module
+    return importlib.import_module(f"tray_app.commands.{name.replace('import', 'import_')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raison-garder",
+        description=_("Measure the energy of local AI image generation, and keep a sense of measure."),
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
+    for name in COMMANDS:
+        try:
+            _module(name).register(sub)
+        except ModuleNotFoundError as exc:  # a command still being written is simply absent
+            if exc.name != f"tray_app.commands.{name.replace('import', 'import_')}":
+                raise
+    return parser
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tray_app.settings_boot import apply_language
+
+    apply_language()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _run_default(args)
+        return int(_module(args.command).run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `raison-garder sessions | head` is fine
+        return 0
+
+
+def _run_default(args: argparse.Namespace) -> int:
+    if not has_display():
+        print(_("No display found: running the headless monitor instead (Ctrl+C to stop)."))
+        from tray_app.commands import monitor
+
+        return monitor.run(monitor.default_args())
+    from tray_app.ui.app import run_tray
+
+    return run_tray(args)
