@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import locale
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from tray_app.paths import resources_dir
@@ -51,7 +51,7 @@ def current_language() -> str:
     return _language
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     if lang == "en":
         return {}

@@ -37,6 +37,11 @@ class Reading:
     # Cumulative joules since this sensor was opened: non-decreasing, wrap-arounds and driver
     # resets already folded in by the sensor. None when the source has no usable counter.
     energy_j: float | None = None
+    # A trailing average the hardware computed over exactly `avg_window_s` seconds ending now
+    # (NVML's power usage on Ampere and later: 1 s). Chaining such windows integrates bursts far
+    # better than point samples can; see tray_app/energy.py.
+    power_avg_w: float | None = None
+    avg_window_s: float | None = None
     busy: bool | None = None  # doing work now (utilisation above a few %), None if unknown
     utilisation_pct: float | None = None
     memory_used_mb: float | None = None

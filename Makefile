@@ -1,0 +1,37 @@
+# `make run` sets everything up and starts the app; `make test` sets everything up and runs the
+# whole suite. Both create .venv when missing and refresh it when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast lint bench clean package
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(VENV)/bin/python -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+run:
+	@bash scripts/system-deps.sh run
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(VENV)/bin/raison-garder
+
+test:
+	@bash scripts/system-deps.sh test
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+# Everything but the end-to-end tests marked slow (seconds instead of minutes).
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/bench_monitor.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages the app and its tests need, when we can (root + apt-get).
+# Otherwise name them and carry on: the tests that need them skip with a reason.
+# Usage: scripts/system-deps.sh run|test
+set -u
+mode=${1:-test}
+# Qt's xcb platform plugin and its usual runtime libraries.
+run_pkgs="libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
+  libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0
+  libxcb-xkb1 libdbus-1-3 libglib2.0-0"
+# Real services the tests drive: a virtual X display, a real XEmbed tray, a notification daemon
+# on a private D-Bus, Prometheus, screenshots, and a C compiler for the fake NVML driver.
+test_pkgs="xvfb trayer dunst dbus dbus-x11 libnotify-bin prometheus imagemagick x11-utils xdotool gcc libc6-dev"
+pkgs="$run_pkgs"
+[ "$mode" = test ] && pkgs="$pkgs $test_pkgs"
+# python3 -m venv needs python3-venv with Debian's own Python.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs="$pkgs python3-venv"; fi
+
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Not a Debian-like system: please install the equivalents of:$missing (tests needing them will be skipped)."
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "Missing system packages (need root to install):$missing"
+  echo "  sudo apt-get install -y$missing    -- meanwhile the tests that need them are skipped."
+  exit 0
+fi
+echo "Installing system packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+  || echo "Could not install some of:$missing (the tests needing them will be skipped)."
+exit 0

@@ -1,0 +1,529 @@
+/*
+ * A fake libnvidia-ml.so.1 for tests: the real `pynvml` bindings (nvidia-ml-py) load it through
+ * ctypes exactly as they load NVIDIA's driver, so the sensor's whole path is exercised without a GPU.
+ *
+ * Build (tests/fixtures/fake_nvml.py does it once per variant per test session):
+ *   cc -shared -fPIC -O2 -o libnvidia-ml.so.1 fake_nvml.c -lm -pthread [variant flags]
+ * Variant flags leave a symbol out, so pynvml raises NVMLError_FunctionNotFound for it:
+ *   -DFAKE_NO_FIELD_VALUES     no nvmlDeviceGetFieldValues (drivers older than the instant field)
+ *   -DFAKE_NO_TOTAL_ENERGY     no nvmlDeviceGetTotalEnergyConsumption
+ *   -DFAKE_NO_PROCESSES_V3     no nvmlDevice{Compute,Graphics}RunningProcesses_v3 (older driver)
+ *
+ * The scenario file named by env FAKE_NVML_SCENARIO is (re)read at every nvmlInit*. It is text,
+ * one `key value` per line, '#' starts a comment. Global keys:
+ *   anchor <s>            CLOCK_MONOTONIC seconds (= Python time.monotonic()) where t = 0
+ *   driver_version <str>  init_error <nvmlReturn>  (nvmlInit fails with that code)
+ * `device` opens a device block (indices in order); keys inside a block:
+ *   name <rest of line>   uuid <str>   power_limit_w <W>   memory_total_mb <MiB>   memory_used_mb <MiB>
+ *   energy counter|unsupported|frozen   (frozen: present, returns counter_offset_mj forever)
+ *   counter_offset_mj <mJ>  counter value at t = 0 (the driver was loaded long before)
+ *   energy_update_s <s>   counter only moves every <s> seconds (0 = continuous)
+ *   counter_reset_at_s <s>  from then the counter restarts from 0, as after a driver reload
+ *   instant_field 0|1     NVML_FI_DEV_POWER_INSTANT answers, or per-value NOT_SUPPORTED
+ *   gpu_lost_after_s <s>  from then every call on this device returns NVML_ERROR_GPU_IS_LOST
+ *   loop 0|1              the trace repeats; otherwise its last segment lasts forever
+ *   segment <duration s> <watts> <gpu util %>   (repeatable: a piecewise-constant power trace)
+ *   procs_file <path>     lines `compute|graphics <pid> <used MiB>`; re-read whenever it changes
+ * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
+ *
+ * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
+ * mJ since the anchor. nvmlDeviceGetPowerUsage = 1 s moving average of the trace (as on Ampere+);
+ * field 186 (POWER_INSTANT) = the trace value now, field 185 (POWER_AVERAGE) = the 1 s average.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+typedef int nvmlReturn_t;
+#define NVML_SUCCESS 0
+#define NVML_ERROR_UNINITIALIZED 1
+#define NVML_ERROR_INVALID_ARGUMENT 2
+#define NVML_ERROR_NOT_SUPPORTED 3
+#define NVML_ERROR_INSUFFICIENT_SIZE 7
+#define NVML_ERROR_DRIVER_NOT_LOADED 9
+#define NVML_ERROR_GPU_IS_LOST 15
+#define NVML_ERROR_UNKNOWN 999
+
+#define FI_POWER_AVERAGE 185
+#define FI_POWER_INSTANT 186
+#define VALUE_TYPE_UNSIGNED_INT 1
+
+#define MAX_DEVICES 8
+#define MAX_SEGMENTS 4096
+#define MAX_PROCS 64
+
+enum energy_mode { ENERGY_COUNTER, ENERGY_UNSUPPORTED, ENERGY_FROZEN };
+
+typedef struct {
+    double duration, watts, util;
+} segment_t;
+
+typedef struct {
+    unsigned int pid;
+    unsigned long long used_bytes;
+    int graphics;
+} proc_t;
+
+typedef struct fake_device {
+    char name[96];
+    char uuid[96];
+    double power_limit_w;
+    unsigned long long mem_total, mem_base_used;
+    segment_t segs[MAX_SEGMENTS];
+    int nseg, loop;
+    double period, period_j;
+    int energy_mode, instant_field;
+    double lost_after, reset_at, offset_mj, energy_quantum;
+    char procs_path[4096];
+    proc_t procs[MAX_PROCS];
+    int nprocs;
+    /* identity of the procs file last parsed: a change of any of these triggers a re-read */
+    ino_t p_ino;
+    struct timespec p_mtim;
+    off_t p_size;
+    int p_seen;
+} fake_device_t;
+
+typedef fake_device_t *nvmlDevice_t;
+
+/* Layouts as pynvml declares them (c_nvmlMemory_t, c_nvmlUtilization_t, c_nvmlProcessInfo_v2_t
+ * which pynvml also uses for _v3, c_nvmlFieldValue_t). */
+typedef struct {
+    unsigned long long total, free, used;
+} nvmlMemory_t;
+typedef struct {
+    unsigned int gpu, memory;
+} nvmlUtilization_t;
+typedef struct {
+    unsigned int pid;
+    unsigned long long usedGpuMemory;
+    unsigned int gpuInstanceId, computeInstanceId;
+} nvmlProcessInfo_t;
+typedef union {
+    double dVal;
+    unsigned int uiVal;
+    unsigned long ulVal;
+    unsigned long long ullVal;
+    long long sllVal;
+    int siVal;
+    unsigned short usVal;
+} nvmlValue_t;
+typedef struct {
+    uint32_t fieldId, scopeId;
+    int64_t timestamp, latencyUsec;
+    unsigned int valueType;
+    nvmlReturn_t nvmlReturn;
+    nvmlValue_t value;
+} nvmlFieldValue_t;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static fake_device_t devices[MAX_DEVICES];
+static int ndevices;
+static int init_count;
+static double anchor;
+static char driver_version[80] = "550.54.14";
+static int init_error;
+
+static double now_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src) {
+    snprintf(dst, cap, "%s", src);
+}
+
+static void reset_device(fake_device_t *d, int index) {
+    memset(d, 0, sizeof(*d));
+    snprintf(d->name, sizeof d->name, "NVIDIA Fake GPU %d", index);
+    snprintf(d->uuid, sizeof d->uuid, "GPU-fake0000-0000-0000-0000-%012d", index);
+    d->power_limit_w = 450.0;
+    d->mem_total = 24564ULL << 20;
+    d->mem_base_used = 300ULL << 20;
+    d->instant_field = 1;
+    d->lost_after = -1.0;
+    d->reset_at = -1.0;
+}
+
+static int load_scenario(void) {
+    const char *path = getenv("FAKE_NVML_SCENARIO");
+    if (path == NULL || *path == '\0') return NVML_ERROR_DRIVER_NOT_LOADED;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "fake_nvml: cannot open scenario %s\n", path);
+        return NVML_ERROR_DRIVER_NOT_LOADED;
+    }
+    ndevices = 0;
+    anchor = now_monotonic();
+    init_error = 0;
+    copy_str(driver_version, sizeof driver_version, "550.54.14");
+    fake_device_t *d = NULL;
+    char line[8192];
+    int rc = NVML_SUCCESS;
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *key = line + strspn(line, " \t");
+        if (*key == '\0' || *key == '#') continue;
+        char *val = key + strcspn(key, " \t");
+        if (*val != '\0') *val++ = '\0';
+        val += strspn(val, " \t");
+        if (strcmp(key, "anchor") == 0) anchor = atof(val);
+        else if (strcmp(key, "driver_version") == 0) copy_str(driver_version, sizeof driver_version, val);
+        else if (strcmp(key, "init_error") == 0) init_error = atoi(val);
+        else if (strcmp(key, "device") == 0) {
+            if (ndevices >= MAX_DEVICES) { rc = NVML_ERROR_UNKNOWN; break; }
+            d = &devices[ndevices];
+            reset_device(d, ndevices);
+            ndevices++;
+        } else if (d == NULL) {
+            fprintf(stderr, "fake_nvml: key %s outside a device block\n", key);
+            rc = NVML_ERROR_UNKNOWN;
+            break;
+        } else if (strcmp(key, "name") == 0) copy_str(d->name, sizeof d->name, val);
+        else if (strcmp(key, "uuid") == 0) copy_str(d->uuid, sizeof d->uuid, val);
+        else if (strcmp(key, "power_limit_w") == 0) d->power_limit_w = atof(val);
+        else if (strcmp(key, "memory_total_mb") == 0) d->mem_total = strtoull(val, NULL, 10) << 20;
+        else if (strcmp(key, "memory_used_mb") == 0) d->mem_base_used = strtoull(val, NULL, 10) << 20;
+        else if (strcmp(key, "energy") == 0) {
+            d->energy_mode = strcmp(val, "unsupported") == 0 ? ENERGY_UNSUPPORTED
+                             : strcmp(val, "frozen") == 0    ? ENERGY_FROZEN
+                                                             : ENERGY_COUNTER;
+        } else if (strcmp(key, "counter_offset_mj") == 0) d->offset_mj = atof(val);
+        else if (strcmp(key, "energy_update_s") == 0) d->energy_quantum = atof(val);
+        else if (strcmp(key, "counter_reset_at_s") == 0) d->reset_at = atof(val);
+        else if (strcmp(key, "instant_field") == 0) d->instant_field = atoi(val);
+        else if (strcmp(key, "gpu_lost_after_s") == 0) d->lost_after = atof(val);
+        else if (strcmp(key, "loop") == 0) d->loop = atoi(val);
+        else if (strcmp(key, "procs_file") == 0) copy_str(d->procs_path, sizeof d->procs_path, val);
+        else if (strcmp(key, "segment") == 0) {
+            segment_t s = {0, 0, 0};
+            if (d->nseg >= MAX_SEGMENTS || sscanf(val, "%lf %lf %lf", &s.duration, &s.watts, &s.util) < 2 ||
+                s.duration <= 0) {
+                fprintf(stderr, "fake_nvml: bad or too many segments: %s\n", val);
+                rc = NVML_ERROR_UNKNOWN;
+                break;
+            }
+            d->segs[d->nseg++] = s;
+            d->period += s.duration;
+            d->period_j += s.duration * s.watts;
+        } else {
+            fprintf(stderr, "fake_nvml: unknown key %s\n", key);
+            rc = NVML_ERROR_UNKNOWN;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* ---- the trace ---------------------------------------------------------------------------- */
+
+static const segment_t *segment_at(const fake_device_t *d, double t) {
+    static const segment_t idle = {1.0, 0.0, 0.0};
+    if (d->nseg == 0) return &idle;
+    if (t < 0) return &d->segs[0];
+    if (d->loop) t -= floor(t / d->period) * d->period;
+    for (int i = 0; i < d->nseg; i++) {
+        if (t < d->segs[i].duration) return &d->segs[i];
+        t -= d->segs[i].duration;
+    }
+    return &d->segs[d->nseg - 1];
+}
+
+/* Joules from t = 0 to t (negative for t < 0). */
+static double integral_j(const fake_device_t *d, double t) {
+    if (d->nseg == 0) return 0.0;
+    if (t < 0) return d->segs[0].watts * t;
+    double acc = 0.0;
+    if (d->loop) {
+        double n = floor(t / d->period);
+        acc = n * d->period_j;
+        t -= n * d->period;
+    }
+    for (int i = 0; i < d->nseg; i++) {
+        double dur = d->segs[i].duration;
+        if (t <= dur || i == d->nseg - 1) return acc + d->segs[i].watts * t;
+        acc += d->segs[i].watts * dur;
+        t -= dur;
+    }
+    return acc;
+}
+
+static double trace_t(void) { return now_monotonic() - anchor; }
+
+static void reload_procs(fake_device_t *d) {
+    struct stat st;
+    if (d->procs_path[0] == '\0' || stat(d->procs_path, &st) != 0) {
+        d->nprocs = 0;
+        d->p_seen = 0;
+        return;
+    }
+    if (d->p_seen && st.st_ino == d->p_ino && st.st_size == d->p_size &&
+        st.st_mtim.tv_sec == d->p_mtim.tv_sec && st.st_mtim.tv_nsec == d->p_mtim.tv_nsec)
+        return;
+    d->nprocs = 0;
+    d->p_seen = 1;
+    d->p_ino = st.st_ino;
+    d->p_size = st.st_size;
+    d->p_mtim = st.st_mtim;
+    FILE *f = fopen(d->procs_path, "r");
+    if (f == NULL) return;
+    char kind[32];
+    unsigned int pid;
+    double used_mb;
+    while (d->nprocs < MAX_PROCS && fscanf(f, "%31s %u %lf", kind, &pid, &used_mb) == 3) {
+        proc_t *p = &d->procs[d->nprocs++];
+        p->pid = pid;
+        p->used_bytes = (unsigned long long)(used_mb * 1048576.0);
+        p->graphics = strcmp(kind, "graphics") == 0;
+    }
+    fclose(f);
+}
+
+/* Every device entry point starts with this: initialised, valid handle, not fallen off the bus. */
+static nvmlReturn_t check_device(nvmlDevice_t dev) {
+    if (init_count == 0) return NVML_ERROR_UNINITIALIZED;
+    if (dev == NULL || dev < devices || dev >= devices + ndevices) return NVML_ERROR_INVALID_ARGUMENT;
+    if (dev->lost_after >= 0 && trace_t() >= dev->lost_after) return NVML_ERROR_GPU_IS_LOST;
+    return NVML_SUCCESS;
+}
+
+#define LOCKED(expr)                                                                              \
+    do {                                                                                          \
+        pthread_mutex_lock(&lock);                                                                \
+        nvmlReturn_t rc_ = (expr);                                                                \
+        pthread_mutex_unlock(&lock);                                                              \
+        return rc_;                                                                               \
+    } while (0)
+
+#define DEVICE_GUARD(dev)                                                                         \
+    nvmlReturn_t guard_ = check_device(dev);                                                      \
+    if (guard_ != NVML_SUCCESS) return guard_
+
+/* ---- init / system ------------------------------------------------------------------------ */
+
+static nvmlReturn_t do_init(void) {
+    int rc = load_scenario();
+    if (rc != NVML_SUCCESS) return rc;
+    if (init_error != 0) return init_error;
+    init_count++;
+    return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlInitWithFlags(unsigned int flags) {
+    (void)flags;
+    LOCKED(do_init());
+}
+nvmlReturn_t nvmlInit_v2(void) { LOCKED(do_init()); }
+nvmlReturn_t nvmlInit(void) { LOCKED(do_init()); }
+
+static nvmlReturn_t do_shutdown(void) {
+    if (init_count == 0) return NVML_ERROR_UNINITIALIZED;
+    init_count--;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlShutdown(void) { LOCKED(do_shutdown()); }
+
+const char *nvmlErrorString(nvmlReturn_t result) {
+    switch (result) {
+    case NVML_SUCCESS: return "Success";
+    case NVML_ERROR_UNINITIALIZED: return "Uninitialized";
+    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
+    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
+    default: return "Fake NVML error";
+    }
+}
+
+static nvmlReturn_t copy_out(char *buf, unsigned int len, const char *src) {
+    if (buf == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (strlen(src) + 1 > len) return NVML_ERROR_INSUFFICIENT_SIZE;
+    memcpy(buf, src, strlen(src) + 1);
+    return NVML_SUCCESS;
+}
+
+static nvmlReturn_t do_driver_version(char *buf, unsigned int len) {
+    if (init_count == 0) return NVML_ERROR_UNINITIALIZED;
+    return copy_out(buf, len, driver_version);
+}
+nvmlReturn_t nvmlSystemGetDriverVersion(char *buf, unsigned int len) { LOCKED(do_driver_version(buf, len)); }
+
+static nvmlReturn_t do_count(unsigned int *count) {
+    if (init_count == 0) return NVML_ERROR_UNINITIALIZED;
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *count = (unsigned int)ndevices;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *count) { LOCKED(do_count(count)); }
+nvmlReturn_t nvmlDeviceGetCount(unsigned int *count) { LOCKED(do_count(count)); }
+
+static nvmlReturn_t do_handle(unsigned int index, nvmlDevice_t *out) {
+    if (init_count == 0) return NVML_ERROR_UNINITIALIZED;
+    if (out == NULL || index >= (unsigned int)ndevices) return NVML_ERROR_INVALID_ARGUMENT;
+    DEVICE_GUARD(&devices[index]);
+    *out = &devices[index];
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *out) { LOCKED(do_handle(index, out)); }
+nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t *out) { LOCKED(do_handle(index, out)); }
+
+/* ---- device identity ---------------------------------------------------------------------- */
+
+static nvmlReturn_t do_name(nvmlDevice_t dev, char *buf, unsigned int len) {
+    DEVICE_GUARD(dev);
+    return copy_out(buf, len, dev->name);
+}
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t dev, char *buf, unsigned int len) { LOCKED(do_name(dev, buf, len)); }
+
+static nvmlReturn_t do_uuid(nvmlDevice_t dev, char *buf, unsigned int len) {
+    DEVICE_GUARD(dev);
+    return copy_out(buf, len, dev->uuid);
+}
+nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t dev, char *buf, unsigned int len) { LOCKED(do_uuid(dev, buf, len)); }
+
+static nvmlReturn_t do_limit(nvmlDevice_t dev, unsigned int *mw) {
+    DEVICE_GUARD(dev);
+    if (mw == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *mw = (unsigned int)llround(dev->power_limit_w * 1000.0);
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_limit(dev, mw)); }
+nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_limit(dev, mw)); }
+
+/* ---- power and energy --------------------------------------------------------------------- */
+
+static unsigned int average_mw(const fake_device_t *d, double t) {
+    double w = integral_j(d, t) - integral_j(d, t - 1.0);
+    return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
+}
+
+__attribute__((unused)) static unsigned int instant_mw(const fake_device_t *d, double t) {
+    double w = segment_at(d, t)->watts;
+    return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
+}
+
+static nvmlReturn_t do_power_usage(nvmlDevice_t dev, unsigned int *mw) {
+    DEVICE_GUARD(dev);
+    if (mw == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *mw = average_mw(dev, trace_t());
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_power_usage(dev, mw)); }
+
+#ifndef FAKE_NO_TOTAL_ENERGY
+static nvmlReturn_t do_energy(nvmlDevice_t dev, unsigned long long *mj) {
+    DEVICE_GUARD(dev);
+    if (mj == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (dev->energy_mode == ENERGY_UNSUPPORTED) return NVML_ERROR_NOT_SUPPORTED;
+    double value = dev->offset_mj;
+    if (dev->energy_mode == ENERGY_COUNTER) {
+        double t = trace_t();
+        if (dev->energy_quantum > 0) t = floor(t / dev->energy_quantum) * dev->energy_quantum;
+        if (dev->reset_at >= 0 && t >= dev->reset_at)
+            value = 1000.0 * (integral_j(dev, t) - integral_j(dev, dev->reset_at));
+        else
+            value = dev->offset_mj + 1000.0 * integral_j(dev, t);
+    }
+    *mj = value > 0 ? (unsigned long long)llround(value) : 0ULL;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t dev, unsigned long long *mj) {
+    LOCKED(do_energy(dev, mj));
+}
+#endif
+
+#ifndef FAKE_NO_FIELD_VALUES
+static nvmlReturn_t do_fields(nvmlDevice_t dev, int count, nvmlFieldValue_t *values) {
+    DEVICE_GUARD(dev);
+    if (values == NULL || count < 0) return NVML_ERROR_INVALID_ARGUMENT;
+    double t = trace_t();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    for (int i = 0; i < count; i++) {
+        nvmlFieldValue_t *v = &values[i];
+        v->timestamp = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
+        v->latencyUsec = 0;
+        v->valueType = VALUE_TYPE_UNSIGNED_INT;
+        v->value.ullVal = 0;
+        if (v->fieldId == FI_POWER_INSTANT && dev->instant_field) {
+            v->value.uiVal = instant_mw(dev, t);
+            v->nvmlReturn = NVML_SUCCESS;
+        } else if (v->fieldId == FI_POWER_AVERAGE) {
+            v->value.uiVal = average_mw(dev, t);
+            v->nvmlReturn = NVML_SUCCESS;
+        } else {
+            v->nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+        }
+    }
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t dev, int count, nvmlFieldValue_t *values) {
+    LOCKED(do_fields(dev, count, values));
+}
+#endif
+
+/* ---- activity ----------------------------------------------------------------------------- */
+
+static nvmlReturn_t do_util(nvmlDevice_t dev, nvmlUtilization_t *u) {
+    DEVICE_GUARD(dev);
+    if (u == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    u->gpu = (unsigned int)llround(segment_at(dev, trace_t())->util);
+    u->memory = u->gpu / 2;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t dev, nvmlUtilization_t *u) { LOCKED(do_util(dev, u)); }
+
+static nvmlReturn_t do_memory(nvmlDevice_t dev, nvmlMemory_t *m) {
+    DEVICE_GUARD(dev);
+    if (m == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    reload_procs(dev);
+    unsigned long long used = dev->mem_base_used;
+    for (int i = 0; i < dev->nprocs; i++) used += dev->procs[i].used_bytes;
+    if (used > dev->mem_total) used = dev->mem_total;
+    m->total = dev->mem_total;
+    m->used = used;
+    m->free = dev->mem_total - used;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t dev, nvmlMemory_t *m) { LOCKED(do_memory(dev, m)); }
+
+/* NVML's two-call protocol: a short buffer gets INSUFFICIENT_SIZE and the count needed. */
+static nvmlReturn_t do_procs(nvmlDevice_t dev, unsigned int *count, nvmlProcessInfo_t *infos, int graphics) {
+    DEVICE_GUARD(dev);
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    reload_procs(dev);
+    unsigned int needed = 0;
+    for (int i = 0; i < dev->nprocs; i++) needed += dev->procs[i].graphics == graphics;
+    if (*count < needed || (infos == NULL && needed > 0)) {
+        *count = needed;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    unsigned int n = 0;
+    for (int i = 0; i < dev->nprocs; i++) {
+        if (dev->procs[i].graphics != graphics) continue;
+        infos[n].pid = dev->procs[i].pid;
+        infos[n].usedGpuMemory = dev->procs[i].used_bytes;
+        infos[n].gpuInstanceId = 0xFFFFFFFFu;
+        infos[n].computeInstanceId = 0xFFFFFFFFu;
+        n++;
+    }
+    *count = n;
+    return NVML_SUCCESS;
+}
+
+#define PROC_ENTRY(fn, graphics)                                                                  \
+    nvmlReturn_t fn(nvmlDevice_t dev, unsigned int *count, nvmlProcessInfo_t *infos) {            \
+        LOCKED(do_procs(dev, count, infos, graphics));                                           \
+    }
+PROC_ENTRY(nvmlDeviceGetComputeRunningProcesses_v2, 0)
+PROC_ENTRY(nvmlDeviceGetGraphicsRunningProcesses_v2, 1)
+#ifndef FAKE_NO_PROCESSES_V3
+PROC_ENTRY(nvmlDeviceGetComputeRunningProcesses_v3, 0)
+PROC_ENTRY(nvmlDeviceGetGraphicsRunningProcesses_v3, 1)
+#endif

@@ -1,0 +1,116 @@
+"""`raison-garder doctor [--json]`: what was found on this machine, and why not more.
+
+Finding nothing is an answer, not a failure: the exit status is 0 whatever is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from tray_app.i18n import _
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help=_("explain what can be measured on this machine, and how"))
+    p.add_argument("--json", action="store_true", help=_("print machine-readable JSON"))
+
+
+def _tray_available() -> tuple[bool | None, str | None]:
+    from tray_app.cli import has_display
+    from tray_app.ui_state import read_ui_state
+
+    if not has_display():
+        return False, _("no display: the headless monitor is used")
+    state = read_ui_state()
+    if "tray_available" in state:
+        return bool(state["tray_available"]), None
+    return None, _("unknown until the tray app has run once")
+
+
+def collect() -> dict[str, Any]:
+    from tray_app import paths
+    from tray_app.sensors.discovery import discover
+    from tray_app.settings import load_settings
+
+    settings = load_settings()
+    found = discover(settings.get("cpu_tdp_w") or None)
+    try:
+        tray, tray_reason = _tray_available()
+        report: dict[str, Any] = {
+            "gpus": found.gpus,
+            "gpu_error": found.gpu_error,
+            "other_gpu_error": found.other_gpu_error,
+            "cpu": found.cpu,
+            "tray_available": tray,
+            "tray_reason": tray_reason,
+            "data_dir": str(paths.data_dir(create=False)),
+            "config_dir": str(paths.config_dir(create=False)),
+            "settings_file": str(settings.path),
+            "settings_problems": list(settings.problems),
+            "metrics": _metrics_status(settings.values),
+        }
+    finally:
+        found.close()
+    return report
+
+
+def _metrics_status(values: dict[str, Any]) -> dict[str, Any]:
+    try:
+        from tray_app.metrics_config import metrics_status
+
+        return metrics_status(values)
+    except ImportError:
+        return {"enabled": bool(values.get("metrics.enabled")), "url": None, "warning": None}
+
+
+def _yes_no(flag: bool | None) -> str:
+    return _("unknown") if flag is None else (_("yes") if flag else _("no"))
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = [_("Raison Garder doctor"), ""]
+    lines.append(_("GPUs:"))
+    if r["gpus"]:
+        for g in r["gpus"]:
+            energy = _("hardware energy counter") if g.get("energy_counter") else _("power samples (no energy counter)")
+            limit = g.get("power_limit_w")
+            limit_txt = _(", power limit {w:.0f} W").format(w=limit) if limit else ""
+            lines.append(f"  • {g.get('name')}: {energy}{limit_txt}")
+    else:
+        lines.append("  " + _("none found"))
+    if r["gpu_error"]:
+        lines.append("  " + _("NVIDIA: {reason}").format(reason=r["gpu_error"]))
+    cpu = r["cpu"]
+    lines.append(_("CPU:"))
+    if cpu.get("method") == "rapl":
+        lines.append("  " + _("measured by RAPL energy counters: {domains}").format(domains=", ".join(cpu.get("domains", []))))
+    else:
+        tdp = cpu.get("tdp_w")
+        tdp_txt = _(" (TDP {w:.0f} W, {source})").format(w=tdp, source=cpu.get("tdp_source", "?")) if tdp else ""
+        lines.append("  " + _("estimated from CPU utilisation{tdp} — not a measurement").format(tdp=tdp_txt))
+        if cpu.get("reason"):
+            lines.append("  " + _("why: {reason}").format(reason=cpu["reason"]))
+    lines.append(_("System tray available: {v}").format(v=_yes_no(r["tray_available"])) + (f" ({r['tray_reason']})" if r.get("tray_reason") else ""))
+    m = r.get("metrics") or {}
+    if m.get("enabled") and m.get("url"):
+        lines.append(_("Metrics endpoint: on, at {url}").format(url=m["url"]))
+    else:
+        lines.append(_("Metrics endpoint: off"))
+    if m.get("warning"):
+        lines.append("  " + m["warning"])
+    lines.append(_("Data folder: {path}").format(path=r["data_dir"]))
+    lines.append(_("Settings file: {path}").format(path=r["settings_file"]))
+    for p in r.get("settings_problems", []):
+        lines.append("  ! " + p)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = collect()
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(render(report))
+    return 0
