@@ -64,6 +64,11 @@ class SourceEnergy:
         self.anchor_t = None
         self.points.clear()
 
+    def break_continuity(self) -> None:
+        """Forget the last reading: the next interval starts fresh (after a pause)."""
+        self._close_tail()
+        self.last = None
+
     def add(self, reading: Reading) -> None:
         prev, self.last = self.last, reading
         dt = 0.0 if prev is None else reading.t - prev.t

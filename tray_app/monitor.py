@@ -128,7 +128,7 @@ class Monitor:
         self._paused = paused
         if not paused:
             for src in self._sources:
-                src.acc.last = None  # do not bridge the pause
+                src.acc.break_continuity()  # do not bridge the pause
                 src.next_due = self._clock()
 
     def poll(self) -> Snapshot | None:

@@ -1,0 +1,110 @@
+"""The opt-in Prometheus endpoint, served for real on loopback."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tray_app.engine import EngineStatus, SessionView
+from tray_app.metrics import MetricsServer, MetricsState
+from tray_app.metrics_config import metrics_status
+from tray_app.monitor import Snapshot, SourceState
+from tray_app.sensors.base import Kind, Method
+
+
+def status(gpu_w: float | None, gpu_j: float) -> EngineStatus:
+    sources = (
+        SourceState(source="nvidia:0", kind=Kind.GPU, label="RTX", method=Method.COUNTER,
+                    power_w=gpu_w, energy_j=gpu_j, unknown_s=0.0),
+        SourceState(source="cpu:estimate", kind=Kind.CPU, label="CPU", method=Method.ESTIMATED,
+                    power_w=20.0, energy_j=100.0, unknown_s=0.0),
+    )
+    session = SessionView(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0,
+                          duration_s=60.0, active_s=50.0, gpu_wh=1.0, cpu_wh=0.1, total_wh=1.1,
+                          images=3, method="counter", manual=False)
+    return EngineStatus(snapshot=Snapshot(t=1.0, wall=2.0, sources=sources), session=session,
+                        today_wh=5.0, monitoring_paused=False, reminders_snoozed_until=None)
+
+
+@pytest.fixture
+def served():
+    servers = []
+
+    def start(token: str = "") -> tuple[MetricsState, str]:
+        state = MetricsState()
+        server = MetricsServer(state, "127.0.0.1", 0, token).start()
+        servers.append(server)
+        return state, f"http://127.0.0.1:{server.port}/metrics"
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def scrape(url: str, token: str | None = None) -> dict[str, dict[tuple, float]]:
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        text = resp.read().decode()
+    out: dict[str, dict[tuple, float]] = {}
+    for fam in text_string_to_metric_families(text):
+        for sample in fam.samples:
+            out.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return out
+
+
+def test_power_energy_and_session_metrics_parse_with_prometheus_own_parser(served):
+    state, url = served()
+    state.publish(status(gpu_w=231.5, gpu_j=5000.0))
+    state.session_closed("comfyui", total_wh=2.0, images=12)
+    state.reminder_shown("session_energy")
+    m = scrape(url)
+    gpu = (("kind", "gpu"), ("method", "counter"), ("source", "nvidia:0"))
+    assert m["raison_garder_power_watts"][gpu] == 231.5
+    assert m["raison_garder_energy_joules_total"][gpu] == 5000.0
+    assert m["raison_garder_sessions_energy_joules_total"][(("tool", "comfyui"),)] == 7200.0
+    assert m["raison_garder_images_total"][(("tool", "comfyui"),)] == 12
+    assert m["raison_garder_reminders_total"][(("rule", "session_energy"),)] == 1
+    assert m["raison_garder_session_active"][(("tool", "comfyui"),)] == 1
+    est = (("kind", "cpu"), ("method", "estimated"), ("source", "cpu:estimate"))
+    assert m["raison_garder_power_watts"][est] == 20.0  # the method label says it is an estimate
+
+
+def test_an_unknown_power_is_absent_not_zero(served):
+    state, url = served()
+    state.publish(status(gpu_w=None, gpu_j=10.0))
+    m = scrape(url)
+    assert all(dict(k).get("source") != "nvidia:0" for k in m["raison_garder_power_watts"])
+
+
+def test_a_token_is_required_when_set(served):
+    state, url = served(token="s3cret")
+    state.publish(status(gpu_w=100.0, gpu_j=1.0))
+    for bad in (None, "wrong"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            scrape(url, bad)
+        assert err.value.code == 401
+        err.value.close()
+    assert "raison_garder_power_watts" in scrape(url, "s3cret")
+
+
+def test_the_endpoint_is_read_only(served):
+    _, url = served()
+    req = urllib.request.Request(url, data=b"x", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 405
+    err.value.close()
+
+
+def test_non_loopback_bind_without_token_stays_off_with_a_warning_naming_the_setting():
+    st = metrics_status({"metrics.enabled": True, "metrics.bind": "0.0.0.0", "metrics.token": ""})
+    assert st["enabled"] is False and "metrics.token" in st["warning"]
+    st = metrics_status({"metrics.enabled": True, "metrics.bind": "0.0.0.0", "metrics.token": "x"})
+    assert st["enabled"] is True and st["warning"] is None
+    assert metrics_status({})["enabled"] is False  # off by default
+    assert metrics_status({"metrics.enabled": True})["url"].startswith("http://127.0.0.1:")
