@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import psutil
@@ -71,11 +72,12 @@ def tdp_from_table(model: str | None) -> tuple[str, float] | None:
     return None
 
 
-def cpu_model_name() -> str | None:
+@lru_cache(maxsize=4)  # the model never changes while we run: read it once
+def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     """The CPU's marketing name, read once and cheaply; None when the platform will not say."""
     try:
         if sys.platform.startswith("linux"):
-            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
                 key, _sep, value = line.partition(":")
                 if key.strip() in ("model name", "Model") and value.strip():
                     return value.strip()
@@ -105,7 +107,9 @@ def has_battery() -> bool:
 
 
 def _valid_tdp(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and value > 0
+    # Settings are validated upstream; still, a bad value means "automatic", never a crash.
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return ok and math.isfinite(value) and value > 0  # type: ignore[arg-type]
 
 
 class CpuEstimateSensor:
@@ -127,8 +131,9 @@ class CpuEstimateSensor:
         """tdp_w: the `cpu_tdp_w` setting (0/None = automatic). model/laptop/cpu_percent/clock
         are detected (or psutil's) unless given, which tests use."""
         self.model = model if model is not None else cpu_model_name()
+        self._default_kind: str | None = None  # "laptop"/"desktop" when the default TDP is used
         if _valid_tdp(tdp_w):
-            self.tdp_w, self.tdp_source = float(tdp_w), "settings"  # type: ignore[arg-type]
+            self.tdp_w, self.tdp_source = float(tdp_w), "settings"
         elif (hit := tdp_from_table(self.model)) is not None:
             self.tdp_w, self.tdp_source = hit[1], f"table:{hit[0]}"
         else:
@@ -165,19 +170,28 @@ class CpuEstimateSensor:
             "cpu_model": self.model,
             "idle_fraction": IDLE_FRACTION,
         }
-        if self.tdp_source == "default":
-            info["why"] = _("CPU model not in the built-in table; using the default {kind} TDP. Set cpu_tdp_w for a better estimate.").format(
-                kind=_("laptop") if self._default_kind == "laptop" else _("desktop")
+        if self._default_kind == "laptop":
+            info["why"] = _(
+                "CPU model not in the built-in table; using the default laptop TDP. Set cpu_tdp_w for a better estimate."
+            )
+        elif self._default_kind == "desktop":
+            info["why"] = _(
+                "CPU model not in the built-in table; using the default desktop TDP. Set cpu_tdp_w for a better estimate."
             )
         return info
+
+    @property
+    def details(self) -> dict:
+        """The same as describe(), for callers that look for a `details` attribute."""
+        return self.describe()
 
     def read(self) -> Reading:
         t = self._clock()
         try:
-            if self._last_t is None:
-                self._prime()
-                return Reading(self.source, self.kind, t, self.method, energy_j=self._energy_j)
             util = float(self._cpu_percent())
+            if self._last_t is None:  # priming failed at start: this call was the priming one
+                self._last_t = t
+                return Reading(self.source, self.kind, t, self.method, energy_j=self._energy_j)
         except Exception as exc:  # noqa: BLE001 - a sensor never raises
             return Reading(
                 self.source, self.kind, t, self.method,

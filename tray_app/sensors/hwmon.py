@@ -201,14 +201,18 @@ def _probe_card(
             files = [f for f in (_open_optional(hwmon / n) for n in AMD_POWER_FILES) if f]
             info["power_files"] = [f.path.name for f in files]
             if not files:
-                info["error"] = _("This AMD GPU exposes no readable power1_average or power1_input in {path}.").format(path=hwmon)
+                info["error"] = _(
+                    "This AMD GPU exposes no readable power1_average or power1_input in {path}."
+                ).format(path=hwmon)
                 return None, info
             return AmdGpuSensor(card, device, hwmon, files, clock), info
         if name in INTEL_DRIVERS:
             info.update(driver=name, hwmon=str(hwmon))
             energy = _open_optional(hwmon / "energy1_input")
             if energy is None:
-                info["error"] = _("This Intel GPU exposes no readable energy1_input in {path}.").format(path=hwmon)
+                info["error"] = _(
+                    "This Intel GPU exposes no readable energy1_input in {path}."
+                ).format(path=hwmon)
                 return None, info
             return IntelGpuSensor(card, device, energy, clock), info
     return None, info

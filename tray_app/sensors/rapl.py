@@ -50,7 +50,8 @@ class SysfsFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd: int | None = _open_ro(path)
+        self._fd: int | None = None  # set first: __del__ runs even when the open below fails
+        self._fd = _open_ro(path)
 
     def read_int(self) -> int:
         if self._fd is None:
@@ -66,7 +67,10 @@ class SysfsFile:
                 pass
 
     def __del__(self) -> None:  # a forgotten close must not leak a descriptor
-        self.close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit `os` may already be gone
+            pass
 
 
 def read_text(path: Path) -> str | None:
@@ -150,7 +154,10 @@ class RaplPackageSensor:
             raw = self._file.read_int()
         except (OSError, ValueError) as exc:
             return Reading(
-                self.source, self.kind, t, self.method,
+                self.source,
+                self.kind,
+                t,
+                self.method,
                 error=_("Could not read {path}: {reason}").format(
                     path=self._file.path, reason=_reason(exc)
                 ),
@@ -205,9 +212,13 @@ def permission_fix(root: Path) -> str:
     return "\n".join(
         (
             _("Until the next reboot: sudo chmod a+r {files}").format(files=files),
-            _("To keep it after a reboot, put this line in /etc/udev/rules.d/70-raison-garder-rapl.rules:"),
+            _(
+                "To keep it after a reboot, put this line in /etc/udev/rules.d/70-raison-garder-rapl.rules:"
+            ),
             rule,
-            _("This lets local users see the CPU's power use, which the kernel hides by default since CVE-2020-8694 (a side channel); on a personal computer it is usually an acceptable trade."),
+            _(
+                "This lets local users see the CPU's power use, which the kernel hides by default since CVE-2020-8694 (a side channel); on a personal computer it is usually an acceptable trade."
+            ),
         )
     )
 
@@ -220,7 +231,9 @@ def discover_rapl(
     if not root.is_dir():
         return Discovery(
             (),
-            error=_("RAPL is not available on this machine ({path} does not exist): CPU energy will be estimated.").format(path=root),
+            error=_(
+                "RAPL is not available on this machine ({path} does not exist): CPU energy will be estimated."
+            ).format(path=root),
             details={"root": str(root), "domains": [], "readable": False},
         )
     try:
@@ -236,11 +249,13 @@ def discover_rapl(
     if not packages:
         return Discovery(
             (),
-            error=_("No RAPL package domain under {path}: CPU energy will be estimated.").format(path=root),
+            error=_("No RAPL package domain under {path}: CPU energy will be estimated.").format(
+                path=root
+            ),
             details=details,
         )
     sensors: list[RaplPackageSensor] = []
-    for (_n, path, name), domain in zip(packages, domains):
+    for (_n, path, name), domain in zip(packages, domains, strict=True):
         max_range = read_int(path / "max_energy_range_uj")
         domain["max_energy_range_uj"] = max_range
         try:
@@ -251,7 +266,9 @@ def discover_rapl(
             # Counting only some packages would under-report: all or nothing.
             return Discovery(
                 (),
-                error=_("The CPU energy counter {path} is readable by root only (the default since 2020), so CPU energy will be estimated.").format(path=path / "energy_uj")
+                error=_(
+                    "The CPU energy counter {path} is readable by root only (the default since 2020), so CPU energy will be estimated."
+                ).format(path=path / "energy_uj")
                 + "\n"
                 + permission_fix(root),
                 details=details,
@@ -261,7 +278,9 @@ def discover_rapl(
                 sensor.close()
             return Discovery(
                 (),
-                error=_("Could not open {path}: {reason}").format(path=path / "energy_uj", reason=_reason(exc)),
+                error=_("Could not open {path}: {reason}").format(
+                    path=path / "energy_uj", reason=_reason(exc)
+                ),
                 details=details,
             )
     details["readable"] = True
