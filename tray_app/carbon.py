@@ -77,12 +77,10 @@ PRICES: dict[str, PriceFigure] = {
     )
 }
 
-# Euro-area members without their own figure above get the EU average (same Eurostat release).
-_EURO_AREA = frozenset(
-    "AT BE CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split()
-)
+# Euro-area members (Bulgaria since 2026) without a figure above get the EU average (same release).
+_EURO_AREA = frozenset("AT BE BG CY DE EE ES FI FR GR HR IE IT LT LU LV MT NL PT SI SK".split())
 EU_AVERAGE_PRICE = PriceFigure(None, 0.2872, "EUR", "Eurostat EU average, 2nd half 2024", 2024)
-# Anywhere else: a round placeholder in a currency we can vouch the number is plausible for.
+# Anywhere else: a round placeholder, labelled as such, until the user sets their own.
 PLACEHOLDER_PRICE = PriceFigure(None, 0.25, "EUR", "placeholder: set your own price", None)
 
 _LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}_([A-Za-z]{2})(?:[.@]|$)")

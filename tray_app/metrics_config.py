@@ -11,7 +11,7 @@ from typing import Any
 
 from tray_app.i18n import _
 
-DEFAULT_PORT = 9863
+DEFAULT_PORT = 9612  # the settings default; unassigned in Prometheus' port list
 
 
 def is_loopback(bind: str) -> bool:
