@@ -119,3 +119,12 @@ def test_weakest_method_wins():
     assert weakest_method([Method.COUNTER, Method.ESTIMATED]) is Method.ESTIMATED
     assert weakest_method([Method.COUNTER, None]) is Method.COUNTER
     assert weakest_method([]) is None
+
+
+def test_the_interval_before_a_counter_becomes_usable_comes_from_power():
+    acc = SourceEnergy()
+    acc.add(reading(0.0, power_w=100.0, method=Method.COUNTER))  # counter still being probed
+    acc.add(reading(1.0, power_w=100.0, energy_j=0.0, method=Method.COUNTER))
+    acc.add(reading(2.0, power_w=100.0, energy_j=100.0, method=Method.COUNTER))
+    assert acc.energy_j == pytest.approx(200.0)
+    assert acc.unknown_s == 0.0

@@ -78,8 +78,17 @@ class SourceEnergy:
             self._close_tail()
             if prev is None:
                 return
-            delta = None if prev.energy_j is None else reading.energy_j - prev.energy_j
-            if delta is None or delta < 0:  # sensors fold resets in; a decrease is unknown
+            if prev.energy_j is None:
+                # The counter just became usable (probed, or back after a gap): this one
+                # interval comes from power samples when both ends have one.
+                if prev.power_w is not None and reading.power_w is not None and dt <= MAX_BRIDGE_S:
+                    self.committed_j += 0.5 * (prev.power_w + reading.power_w) * dt
+                    self._credit(Method.SAMPLED, dt)
+                else:
+                    self.unknown_s += dt
+                return
+            delta = reading.energy_j - prev.energy_j
+            if delta < 0:  # sensors fold resets in; a decrease is unknown, never negative
                 self.unknown_s += dt
                 return
             self.committed_j += delta

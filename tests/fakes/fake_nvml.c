@@ -22,6 +22,8 @@
  *   instant_field 0|1     NVML_FI_DEV_POWER_INSTANT answers, or per-value NOT_SUPPORTED
  *   gpu_lost_after_s <s>  from then every call on this device returns NVML_ERROR_GPU_IS_LOST
  *   loop 0|1              the trace repeats; otherwise its last segment lasts forever
+ *   architecture <n>      nvmlDeviceArchitecture_t (7 = Ampere, 8 = Ada; default 8). Before
+ *                         Ampere, nvmlDeviceGetPowerUsage is instantaneous and field 185 absent
  *   segment <duration s> <watts> <gpu util %>   (repeatable: a piecewise-constant power trace)
  *   procs_file <path>     lines `compute|graphics <pid> <used MiB>`; re-read whenever it changes
  * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
@@ -29,6 +31,8 @@
  * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
  * mJ since the anchor. nvmlDeviceGetPowerUsage = 1 s moving average of the trace (as on Ampere+);
  * field 186 (POWER_INSTANT) = the trace value now, field 185 (POWER_AVERAGE) = the 1 s average.
+ * (Per NVIDIA's nvml.h: "On Ampere (except GA100) or newer GPUs, the API returns power averaged
+ * over 1 sec interval"; NVML_FI_DEV_POWER_AVERAGE is the same 1 s average, Ampere or newer.)
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -53,6 +57,7 @@ typedef int nvmlReturn_t;
 #define FI_POWER_AVERAGE 185
 #define FI_POWER_INSTANT 186
 #define VALUE_TYPE_UNSIGNED_INT 1
+#define ARCH_AMPERE 7
 
 #define MAX_DEVICES 8
 #define MAX_SEGMENTS 4096
@@ -79,6 +84,7 @@ typedef struct fake_device {
     int nseg, loop;
     double period, period_j;
     int energy_mode, instant_field;
+    unsigned int architecture;
     double lost_after, reset_at, offset_mj, energy_quantum;
     char procs_path[4096];
     proc_t procs[MAX_PROCS];
@@ -148,6 +154,7 @@ static void reset_device(fake_device_t *d, int index) {
     d->mem_total = 24564ULL << 20;
     d->mem_base_used = 300ULL << 20;
     d->instant_field = 1;
+    d->architecture = 8;
     d->lost_after = -1.0;
     d->reset_at = -1.0;
 }
@@ -201,6 +208,7 @@ static int load_scenario(void) {
         else if (strcmp(key, "instant_field") == 0) d->instant_field = atoi(val);
         else if (strcmp(key, "gpu_lost_after_s") == 0) d->lost_after = atof(val);
         else if (strcmp(key, "loop") == 0) d->loop = atoi(val);
+        else if (strcmp(key, "architecture") == 0) d->architecture = (unsigned int)atoi(val);
         else if (strcmp(key, "procs_file") == 0) copy_str(d->procs_path, sizeof d->procs_path, val);
         else if (strcmp(key, "segment") == 0) {
             segment_t s = {0, 0, 0};
@@ -403,7 +411,7 @@ static unsigned int average_mw(const fake_device_t *d, double t) {
     return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
 }
 
-__attribute__((unused)) static unsigned int instant_mw(const fake_device_t *d, double t) {
+static unsigned int instant_mw(const fake_device_t *d, double t) {
     double w = segment_at(d, t)->watts;
     return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
 }
@@ -411,7 +419,7 @@ __attribute__((unused)) static unsigned int instant_mw(const fake_device_t *d, d
 static nvmlReturn_t do_power_usage(nvmlDevice_t dev, unsigned int *mw) {
     DEVICE_GUARD(dev);
     if (mw == NULL) return NVML_ERROR_INVALID_ARGUMENT;
-    *mw = average_mw(dev, trace_t());
+    *mw = dev->architecture >= ARCH_AMPERE ? average_mw(dev, trace_t()) : instant_mw(dev, trace_t());
     return NVML_SUCCESS;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_power_usage(dev, mw)); }
@@ -454,7 +462,7 @@ static nvmlReturn_t do_fields(nvmlDevice_t dev, int count, nvmlFieldValue_t *val
         if (v->fieldId == FI_POWER_INSTANT && dev->instant_field) {
             v->value.uiVal = instant_mw(dev, t);
             v->nvmlReturn = NVML_SUCCESS;
-        } else if (v->fieldId == FI_POWER_AVERAGE) {
+        } else if (v->fieldId == FI_POWER_AVERAGE && dev->architecture >= ARCH_AMPERE) {
             v->value.uiVal = average_mw(dev, t);
             v->nvmlReturn = NVML_SUCCESS;
         } else {
@@ -467,6 +475,14 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t dev, int count, nvmlFieldValu
     LOCKED(do_fields(dev, count, values));
 }
 #endif
+
+static nvmlReturn_t do_arch(nvmlDevice_t dev, unsigned int *arch) {
+    DEVICE_GUARD(dev);
+    if (arch == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    *arch = dev->architecture;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t dev, unsigned int *arch) { LOCKED(do_arch(dev, arch)); }
 
 /* ---- activity ----------------------------------------------------------------------------- */
 
