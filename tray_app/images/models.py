@@ -80,6 +80,19 @@ class ImageMeta:
     steps: int | None = None
 
 
+def positive_int(value: object) -> int | None:
+    """A positive whole number from JSON or text (a ComfyUI link `["4", 0]` is not one)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip()) or None
+    return None
+
+
 def model_file_name(value: object) -> str | None:
     """The bare file name of a model reference ("SDXL\\juggernaut.safetensors" -> "juggernaut…")."""
     if not isinstance(value, str) or not value.strip():
@@ -112,7 +125,9 @@ REFERENCES: dict[str, Reference] = {
     SD21: Reference(
         SD21, 0.53, "stabilityai/stable-diffusion-2-1", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL
     ),
-    SDXL_TURBO: Reference(SDXL_TURBO, 0.39, "stabilityai/sdxl-turbo", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL),
+    SDXL_TURBO: Reference(
+        SDXL_TURBO, 0.39, "stabilityai/sdxl-turbo", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL
+    ),
     SD15: Reference(SD15, 0.20, "SD 1.5-class models", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL),
 }
 
@@ -226,8 +241,8 @@ def comparison_sentence(
     else:
         parts.append(
             _(
-                "{ours} Wh per image (probably an {model}-class model, judging by the image "
-                "size) — the public H100 reference for {model} is {theirs} Wh."
+                "{ours} Wh per image (probably {model}, judging by the image size) — the "
+                "public H100 reference for {model} is {theirs} Wh."
             ).format(ours=ours, model=label, theirs=theirs)
         )
     if steps and width and height:

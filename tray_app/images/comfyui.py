@@ -1,0 +1,303 @@
+"""Count the images ComfyUI saved, through its own local HTTP API, read-only.
+
+ComfyUI keeps a history of finished prompts (`GET /history`, newest last; `?max_items=N` gives
+the last N). Each entry, keyed by prompt id, holds:
+- `prompt`: [number, prompt_id, graph, extra_data, outputs_to_execute] — the graph maps node ids
+  to {"class_type", "inputs"}; we read loader, latent and sampler inputs only, never the text;
+- `outputs`: {node_id: {"images": [{"filename", "subfolder", "type"}]}} — "output" files were
+  saved, "temp" ones are previews;
+- `status`: {"status_str", "completed", "messages": [[event, {"prompt_id", "timestamp" (ms)…}]]}
+  (timestamps since mid-2024; older versions have none, see `first seen` below).
+
+Only GET requests, only to a loopback address, with a short timeout and a growing pause after
+failures: a ComfyUI that is busy or gone costs us (and it) next to nothing. We use http.client
+rather than urllib so that no proxy setting can ever send a request off the machine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tray_app.images.models import (
+    ImageMeta,
+    model_file_name,
+    positive_int,
+    stated_family,
+)
+
+DEFAULT_PORT = 8188
+TIMEOUT_S = 0.5
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+DEADLINE_S = 2.0  # a whole request, however the server trickles its answer
+FIRST_BATCH = 32
+MAX_BATCH = 1024
+BACKOFF_FIRST_S = 5.0
+MAX_KNOWN = 12000
+BACKOFF_MAX_S = 120.0
+_DONE_EVENTS = ("execution_success", "execution_error", "execution_interrupted")
+_MODEL_KEYS = ("ckpt_name", "unet_name")  # CheckpointLoader*, UNETLoader, UnetLoaderGGUF…
+
+
+def is_loopback(host: str) -> bool:
+    """Only literal loopback addresses: a name like "localhost" could be mapped elsewhere."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def port_from_args(args: Sequence[str]) -> int:
+    """ComfyUI's `--port N` / `--port=N` from its command line, else its default."""
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--port" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--port="):
+            value = arg.split("=", 1)[1]
+        if value is not None and value.isdigit() and 0 < int(value) < 65536:
+            return int(value)
+    return DEFAULT_PORT
+
+
+class ComfyUIClient:
+    """GET-only JSON client for one ComfyUI on this machine."""
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        hosts: Sequence[str] = ("127.0.0.1", "::1"),
+        timeout: float = TIMEOUT_S,
+    ) -> None:
+        if not 0 < port < 65536:
+            raise ValueError(f"not a TCP port: {port}")
+        bad = [h for h in hosts if not is_loopback(h)]
+        if bad or not hosts:
+            raise ValueError(f"ComfyUI is only ever asked on this machine, not {bad or hosts}")
+        self.port = port
+        self.hosts = list(hosts)
+        self.timeout = min(timeout, TIMEOUT_S)
+
+    def get_json(self, path: str) -> object | None:
+        """The decoded answer to GET `path`, or None (refused, timed out, not JSON, too big)."""
+        for host in list(self.hosts):
+            try:
+                return self._get(host, path)
+            except (OSError, http.client.HTTPException, ValueError):
+                continue
+        return None
+
+    def _get(self, host: str, path: str) -> object | None:
+        conn = http.client.HTTPConnection(host.strip("[]"), self.port, timeout=self.timeout)
+        try:
+            conn.request("GET", path, headers={"Accept": "application/json"})
+            response = conn.getresponse()
+            if response.status != 200:
+                return None
+            deadline = time.monotonic() + DEADLINE_S
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                chunk = response.read(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+                    return None
+                chunks.append(chunk)
+            # The host that answered goes first next time.
+            self.hosts.remove(host)
+            self.hosts.insert(0, host)
+            return json.loads(b"".join(chunks))
+        finally:
+            conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRecord:
+    prompt_id: str
+    completed_at: float | None  # seconds since the epoch; None when ComfyUI did not say
+    images: int  # saved ("output") images, not previews, not cached re-runs
+    meta: ImageMeta
+
+
+def _messages(status: object) -> list[tuple[str, dict]]:
+    if not isinstance(status, Mapping):
+        return []
+    out = []
+    for item in status.get("messages") or ():
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[1], Mapping):
+            out.append((str(item[0]), dict(item[1])))
+    return out
+
+
+def completion_time(status: object) -> float | None:
+    """When the prompt finished, from its status messages (ms timestamps), in seconds."""
+    done = None
+    latest = None
+    for event, data in _messages(status):
+        stamp = data.get("timestamp")
+        if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+            continue
+        latest = stamp if latest is None else max(latest, stamp)
+        if event in _DONE_EVENTS:
+            done = stamp
+    chosen = done if done is not None else latest
+    return chosen / 1000.0 if chosen is not None else None
+
+
+def saved_images(outputs: object, status: object = None) -> int:
+    """Distinct images of type "output"; previews ("temp") and cached nodes do not count.
+
+    A node ComfyUI took from its cache did not run again: its listed images are the old files.
+    """
+    if not isinstance(outputs, Mapping):
+        return 0
+    cached: set[str] = set()
+    for event, data in _messages(status):
+        if event == "execution_cached" and isinstance(data.get("nodes"), list):
+            cached.update(str(n) for n in data["nodes"])
+    files: set[tuple[str, str]] = set()
+    for node_id, node_out in outputs.items():
+        if str(node_id) in cached or not isinstance(node_out, Mapping):
+            continue
+        for image in node_out.get("images") or ():
+            if isinstance(image, Mapping) and image.get("type") == "output":
+                files.add((str(image.get("subfolder", "")), str(image.get("filename", ""))))
+    return len(files)
+
+
+def graph_meta(graph: object) -> ImageMeta:
+    """Model file, family, size and steps from a prompt graph. The prompt text is not read."""
+    if not isinstance(graph, Mapping):
+        return ImageMeta()
+    model_ref = clip_type = None
+    width = height = steps = None
+    for node in graph.values():
+        if not isinstance(node, Mapping) or not isinstance(node.get("inputs"), Mapping):
+            continue
+        kind = str(node.get("class_type", ""))
+        inputs = node["inputs"]
+        if model_ref is None:
+            model_ref = next(
+                (inputs[k] for k in _MODEL_KEYS if isinstance(inputs.get(k), str)), None
+            )
+        if "CLIPLoader" in kind and clip_type is None:
+            # DualCLIPLoader/CLIPLoader name the architecture; TripleCLIPLoader is SD3's.
+            clip_type = inputs.get("type") if isinstance(inputs.get("type"), str) else None
+            if kind == "TripleCLIPLoader":
+                clip_type = "sd3"
+        if kind.startswith("Empty") and "Latent" in kind and width is None:
+            width, height = positive_int(inputs.get("width")), positive_int(inputs.get("height"))
+        if ("Sampler" in kind or "Scheduler" in kind) and positive_int(inputs.get("steps")):
+            steps = max(steps or 0, positive_int(inputs.get("steps")) or 0)
+    return ImageMeta(
+        model_name=model_file_name(model_ref),
+        family=stated_family(model_ref, clip_type),
+        width=width,
+        height=height,
+        steps=steps,
+    )
+
+
+def parse_entry(prompt_id: str, entry: object, with_meta: bool = True) -> PromptRecord | None:
+    if not isinstance(entry, Mapping):
+        return None
+    status = entry.get("status")
+    prompt = entry.get("prompt")
+    graph = prompt[2] if isinstance(prompt, list | tuple) and len(prompt) > 2 else None
+    return PromptRecord(
+        prompt_id,
+        completion_time(status),
+        saved_images(entry.get("outputs"), status),
+        graph_meta(graph) if with_meta else ImageMeta(),
+    )
+
+
+class ComfyHistoryCounter:
+    """Follows ComfyUI's history and remembers which prompts finished when.
+
+    Cheap when nothing changes: one tiny request (`max_items=1`) tells whether the newest entry
+    is one we know. Entries without timestamps (old ComfyUI) count from the moment we first see
+    them; those already there at our first look cannot be dated and are not counted.
+    """
+
+    def __init__(
+        self,
+        client: ComfyUIClient,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self._clock = clock
+        self._known: dict[str, None] = {}  # prompt ids already judged, oldest first
+        self._records: dict[str, PromptRecord] = {}
+        self._looked = False
+        self._ok = False
+        self._failures = 0
+        self._next_try = 0.0
+
+    @property
+    def answered(self) -> bool:
+        """Has ComfyUI ever answered us?"""
+        return self._ok
+
+    def poll(self, count_from: float, now: float) -> tuple[PromptRecord, ...] | None:
+        """Prompts finished at or after `count_from`; None when ComfyUI has never answered."""
+        if self._clock() >= self._next_try:
+            if self._fetch(count_from, now):
+                self._failures = 0
+                self._ok = True
+            else:
+                self._failures += 1
+                pause = min(BACKOFF_FIRST_S * 2 ** (self._failures - 1), BACKOFF_MAX_S)
+                self._next_try = self._clock() + pause
+        if not self._ok:
+            return None
+        # Forget what belongs to sessions already over.
+        self._records = {
+            k: r for k, r in self._records.items() if (r.completed_at or 0) >= count_from
+        }
+        return tuple(self._records.values())
+
+    def _fetch(self, count_from: float, now: float) -> bool:
+        batch = 1 if self._looked else FIRST_BATCH
+        while True:
+            data = self.client.get_json(f"/history?max_items={batch}")
+            if not isinstance(data, dict):
+                return False
+            entries = list(data.items())
+            fresh = [(k, v) for k, v in entries if k not in self._known]
+            oldest = parse_entry(*entries[0], with_meta=False) if entries else None
+            reached_known = len(fresh) < len(entries)
+            reached_old = (
+                oldest is not None
+                and oldest.completed_at is not None
+                and oldest.completed_at < count_from
+            )
+            whole = len(entries) < batch or len(entries) > batch  # all of it, or max_items ignored
+            if reached_known or reached_old or whole or batch >= MAX_BATCH:
+                break
+            batch = max(FIRST_BATCH, min(batch * 4, MAX_BATCH))
+        for prompt_id, entry in fresh:
+            self._known[prompt_id] = None
+            record = parse_entry(prompt_id, entry, with_meta=False)
+            if record is None:
+                continue
+            when = record.completed_at
+            if when is None and self._looked:
+                when = now  # first seen: it finished since our last look
+            if when is None or when < count_from or record.images == 0:
+                continue
+            meta = parse_entry(prompt_id, entry)
+            self._records[prompt_id] = PromptRecord(
+                prompt_id, when, record.images, meta.meta if meta else ImageMeta()
+            )
+        if len(self._known) > MAX_KNOWN:  # ComfyUI keeps 10000 at most; so do we, roughly
+            for prompt_id in list(self._known)[: len(self._known) - MAX_KNOWN // 2]:
+                del self._known[prompt_id]
+        self._looked = True
+        return True
