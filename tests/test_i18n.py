@@ -11,7 +11,7 @@ import pytest
 from tray_app import i18n
 
 ROOT = Path(__file__).resolve().parent.parent / "tray_app"
-TRANSLATORS = {"_": (0,), "ngettext": (0, 1), "translate": (0,)}
+TRANSLATORS = {"_": (0,), "N_": (0,), "ngettext": (0, 1), "translate": (0,)}
 
 
 def source_strings() -> dict[str, str]:

@@ -44,6 +44,7 @@ class SourceEnergy:
     # Seconds integrated by each method, so a session can say how its energy was obtained.
     seconds_by_method: dict[str, float] = field(default_factory=dict)
     last: Reading | None = None
+    first_t: float | None = None  # time of the first reading (the start of what was measured)
     anchor_t: float | None = None  # end of the last committed window (sampled sources)
     points: list[tuple[float, float]] = field(default_factory=list)  # (t, W) around the tail
 
@@ -71,6 +72,8 @@ class SourceEnergy:
 
     def add(self, reading: Reading) -> None:
         prev, self.last = self.last, reading
+        if self.first_t is None:
+            self.first_t = reading.t
         dt = 0.0 if prev is None else reading.t - prev.t
         if prev is not None and dt <= 0:
             return

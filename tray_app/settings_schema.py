@@ -417,7 +417,7 @@ SCHEMA: tuple[Option, ...] = (
            N_("Minutes of continuous generation before a reminder"), _MIN, enabled_by="reminders.continuous_min.enabled"),
     Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in a day")),
     Option("reminders.images", Int(1, 100_000), 100,
-           N_("Images in one day before a reminder"), N_("images"), enabled_by="reminders.images.enabled"),
+           N_("Images in one session before a reminder"), N_("images"), enabled_by="reminders.images.enabled"),
     Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time")),
     Option("reminders.power_limit_pct", Int(50, 100), 90,
            N_("Share of the GPU power limit that counts as running at full power"), N_("%"), enabled_by="reminders.power_limit.enabled"),

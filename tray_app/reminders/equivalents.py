@@ -103,7 +103,11 @@ def _fraction_texts() -> tuple[tuple[float, str], ...]:
 
 def phone_charges(wh: float, per_charge_wh: float = DEFAULT_PHONE_CHARGE_WH) -> PhoneCharges:
     """How many smartphone charges `wh` would fill, worded the way a person would say it."""
-    if not (isinstance(per_charge_wh, (int, float)) and math.isfinite(per_charge_wh) and per_charge_wh > 0):
+    if not (
+        isinstance(per_charge_wh, (int, float))
+        and math.isfinite(per_charge_wh)
+        and per_charge_wh > 0
+    ):
         per_charge_wh = DEFAULT_PHONE_CHARGE_WH
     per = fmt_flexible(per_charge_wh)
     count = max(0.0, wh) / per_charge_wh
@@ -179,6 +183,8 @@ def equivalents(
         values.update(cost=round(amount, 4), price_per_kwh=price, currency=currency)
         price_text = fmt_money(price, currency)
         parts.append(
-            _("{money} (at {price}/kWh)").format(money=fmt_money(amount, currency), price=price_text)
+            _("{money} (at {price}/kWh)").format(
+                money=fmt_money(amount, currency), price=price_text
+            )
         )
     return Equivalents(_join(parts), values)

@@ -1,0 +1,72 @@
+"""The monitor over the real pynvml and the fake driver, against the trace's exact integral."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.fixtures.fake_nvml import FakeGpu, bursty_diffusion, steady
+from tray_app.monitor import Monitor
+from tray_app.sensors.nvml import discover_nvidia
+
+
+def measure(rig, seconds: float, interval_s: float = 1.0):
+    found = discover_nvidia()
+    assert found.error is None, found.error
+    monitor = Monitor(found.sensors, interval_s=interval_s)
+    try:
+        monitor.run(lambda snap: None, threading.Event(), duration_s=seconds)
+        monitor.poll()
+    finally:
+        for s in found.sensors:
+            s.close()
+    acc = monitor._sources[0].acc
+    truth = rig.ground_truth_j(0, acc.first_t, acc.last.t)
+    return acc, truth, monitor
+
+
+@pytest.mark.slow
+def test_counter_path_is_within_a_tenth_of_a_percent(fake_nvml):
+    rig = fake_nvml(FakeGpu(trace=bursty_diffusion(duration_s=60.0)))
+    acc, truth, monitor = measure(rig, 6.0)
+    assert acc.energy_j == pytest.approx(truth, rel=0.001)
+    assert acc.method.value == "counter"
+    assert monitor.reads <= 8  # a counter needs no fast sampling
+
+
+@pytest.mark.slow
+def test_sampled_path_on_a_steady_load_is_within_one_percent(fake_nvml):
+    rig = fake_nvml(FakeGpu(trace=steady(250.0), energy="unsupported"))
+    acc, truth, _ = measure(rig, 6.0)
+    assert acc.energy_j == pytest.approx(truth, rel=0.01)
+    assert acc.method.value == "sampled"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 7])
+def test_sampled_path_on_sub_second_bursts_is_within_one_percent(fake_nvml, seed):
+    """No counter (e.g. a consumer board answering NOT_SUPPORTED): fast sampling kicks in."""
+    rig = fake_nvml(FakeGpu(trace=bursty_diffusion(duration_s=60.0, seed=seed), energy="unsupported"))
+    acc, truth, monitor = measure(rig, 20.0)
+    assert acc.energy_j == pytest.approx(truth, rel=0.01)
+    assert monitor.reads > 150  # ~10 Hz while the GPU works
+
+
+@pytest.mark.slow
+def test_a_frozen_counter_is_detected_and_power_is_integrated_instead(fake_nvml):
+    rig = fake_nvml(FakeGpu(trace=steady(200.0), energy="frozen"))
+    acc, truth, _ = measure(rig, 5.0)
+    assert acc.energy_j == pytest.approx(truth, rel=0.01)
+    assert acc.method.value == "sampled"
+
+
+@pytest.mark.slow
+def test_a_gpu_lost_mid_run_leaves_the_measured_part_and_counts_the_rest_unknown(fake_nvml):
+    rig = fake_nvml(FakeGpu(trace=steady(200.0), gpu_lost_after_s=3.0))
+    acc, _, monitor = measure(rig, 6.0)
+    measurable = rig.ground_truth_j(0, acc.first_t, rig.anchor + 3.0)
+    # Everything up to the last good reading (at most one interval short), nothing after.
+    assert measurable - 200.0 * 1.05 <= acc.energy_j <= measurable * 1.001
+    assert acc.unknown_s >= acc.last.t - (rig.anchor + 3.0) - 1.05
+    assert monitor.last.sources[0].error

@@ -1,0 +1,395 @@
+"""What a reminder says: the measured fact, what it amounts to, and one practical tip.
+
+Several wordings per rule, picked from a seeded rotation so two reminders in a row never read the
+same and tests can predict which one comes. Every string goes through `_()` at render time (the
+catalogues are functions, not module constants, so a language change applies at once); French
+lives in resources/i18n/fr/reminders.json. Tone: kind, a wink, never preachy.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tray_app.i18n import _, ngettext
+from tray_app.reminders import rules as r
+from tray_app.reminders.equivalents import (
+    equivalents,
+    fmt_duration,
+    fmt_energy,
+    fmt_number,
+    fmt_power,
+)
+
+T = TypeVar("T")
+Pair = tuple[str, str]  # (title, fact sentence)
+
+
+def pick(options: Sequence[T], seed: int, key: str, count: int) -> T:
+    """The `count`-th item of a rotation that starts at a seed-dependent place per key."""
+    start = zlib.crc32(f"{seed}:{key}".encode())  # stable across runs, unlike hash()
+    return options[(start + count) % len(options)]
+
+
+def _first(rule: str) -> tuple[Pair, ...]:
+    if rule == r.SESSION_ENERGY:
+        return (
+            (_("Quick energy check"), _("This session has drawn {energy} so far.")),
+            (
+                _("{energy} and counting"),
+                _(
+                    "Your generation session just went past {energy}. Nothing alarming, just so you know."
+                ),
+            ),
+            (
+                _("A word from your GPU"),
+                _(
+                    "Your GPU has put {energy} into this session already. It's happy to carry on, but it wanted you to know."
+                ),
+            ),
+        )
+    if rule == r.DAILY_ENERGY:
+        return (
+            (_("Today so far"), _("Your image generation has used {energy} since the day began.")),
+            (
+                _("{energy} today"),
+                _("That's what today's generations have drawn so far. A milestone, not a verdict."),
+            ),
+            (
+                _("Daily milestone"),
+                _(
+                    "You've passed {energy} of generation today. Il faut savoir raison garder, as the French say."
+                ),
+            ),
+        )
+    if rule == r.CONTINUOUS:
+        return (
+            (
+                _("Time to stretch?"),
+                _("You've been generating for {duration} without a real break."),
+            ),
+            (
+                _("{duration} non-stop"),
+                _(
+                    "The GPU has been busy for {duration} straight. A ten-minute pause would do you both good."
+                ),
+            ),
+            (
+                _("A pause, perhaps?"),
+                _(
+                    "{duration} of continuous generation. Your prompts will still be there after a coffee."
+                ),
+            ),
+        )
+    if rule == r.IMAGES:
+        return (
+            (
+                _("{images} this session"),
+                _(
+                    "This session has produced {images}, {energy} in all (about {per_image} per image on average)."
+                ),
+            ),
+            (
+                _("Quite a gallery"),
+                _("{images} so far this session, for {energy}. Found the one yet?"),
+            ),
+            (
+                _("Image count"),
+                _(
+                    "You've generated {images} in this session: about {per_image} per image on average."
+                ),
+            ),
+        )
+    if rule == r.POWER_LIMIT:
+        return (
+            (
+                _("Your GPU is working hard"),
+                _(
+                    "Your GPU has run at {limit_pct}% of its power limit or more for {duration} in a row."
+                ),
+            ),
+            (
+                _("Running near the limit"),
+                _("{duration} close to its power limit: your GPU is giving it everything it has."),
+            ),
+            (
+                _("Full throttle"),
+                _(
+                    "The GPU has stayed above {limit_pct}% of its power limit for {duration}. It's built for it, but the electricity meter notices too."
+                ),
+            ),
+        )
+    if rule == r.BUDGET_80:
+        return (
+            (
+                _("{pct}% of the budget used"),
+                _("You've used {energy} of your {budget} budget {period}."),
+            ),
+            (
+                _("Budget check"),
+                _("{pct}% of your energy budget is used {period} ({energy} of {budget})."),
+            ),
+            (
+                _("Heads-up on the budget"),
+                _("{energy} of {budget} {period}: there's still room, spend it on what matters."),
+            ),
+        )
+    return (  # BUDGET_100
+        (
+            _("Budget reached"),
+            _(
+                "You've reached your {budget} energy budget ({energy} used {period}). Your call from here, no judgement."
+            ),
+        ),
+        (
+            _("That's the budget"),
+            _(
+                "{energy} used {period}, for a budget of {budget}. Il faut savoir raison garder… or raise the budget: it's yours to set."
+            ),
+        ),
+        (
+            _("Budget spent"),
+            _(
+                "{energy} of {budget} {period}: your energy budget is spent. Nothing breaks, it's only a marker you chose."
+            ),
+        ),
+    )
+
+
+def _follow_up(rule: str) -> tuple[Pair, ...]:
+    """Softer second words, at twice the threshold; each one the last on the matter."""
+    if rule == r.SESSION_ENERGY:
+        return (
+            (
+                _("Still going strong"),
+                _(
+                    "This session has now reached {energy}, twice the mark you set. Time to pick your favourites?"
+                ),
+            ),
+            (
+                _("Twice the mark"),
+                _(
+                    "{energy} for this session, double your threshold. No rush, just a gentle nudge."
+                ),
+            ),
+            (
+                _("One last word"),
+                _("{energy} so far in this session. That's the last you'll hear from me about it."),
+            ),
+        )
+    if rule == r.DAILY_ENERGY:
+        return (
+            (
+                _("A busy day"),
+                _(
+                    "Today's generations have reached {energy}, twice your daily mark. A good moment for a pause?"
+                ),
+            ),
+            (
+                _("Double the daily mark"),
+                _(
+                    "{energy} today. You know where you stand; I won't bring up today's total again."
+                ),
+            ),
+            (
+                _("Still creating?"),
+                _("{energy} of generation today. Great things take time, and a few breaks."),
+            ),
+        )
+    if rule == r.CONTINUOUS:
+        return (
+            (
+                _("Still at it"),
+                _(
+                    "{duration} without a pause now. Your eyes and your GPU would welcome a short rest."
+                ),
+            ),
+            (
+                _("Marathon mode"),
+                _("{duration} of generation in a row. Even marathon runners stop for water."),
+            ),
+            (
+                _("Gentle reminder"),
+                _("It's been {duration} non-stop. Last nudge about it, promise."),
+            ),
+        )
+    if rule == r.IMAGES:
+        return (
+            (
+                _("The gallery keeps growing"),
+                _(
+                    "{images} now, twice your mark. Why not sort the best ones before the next batch?"
+                ),
+            ),
+            (
+                _("Twice the images"),
+                _("{images} this session ({energy}). That's my last word on it."),
+            ),
+            (
+                _("So many images"),
+                _("{images} and counting. Picking favourites now could spare a few batches."),
+            ),
+        )
+    return (  # POWER_LIMIT (budget steps have no follow-up)
+        (
+            _("Still at full power"),
+            _("{duration} near the power limit now. A short pause would let it cool down."),
+        ),
+        (
+            _("Long stretch at full power"),
+            _(
+                "Your GPU has held {limit_pct}% of its limit or more for {duration}. Last mention, promise."
+            ),
+        ),
+        (
+            _("Hot streak"),
+            _("{duration} at full power and still going. Nothing wrong, just worth knowing."),
+        ),
+    )
+
+
+def _images_without_energy(follow_up: bool) -> Pair:
+    # The image count is known but the energy is not: say only what we know.
+    if follow_up:
+        return _("Twice the images"), _("{images} this session now, twice your mark.")
+    return _("Image count"), _("This session has produced {images}.")
+
+
+def generic_tips() -> tuple[str, ...]:
+    return (
+        _("Tip: fewer sampling steps often look just as good. Try 20 instead of 40 and compare."),
+        _("Tip: explore with small previews, then render only your picks at full size."),
+        _("Tip: batch the final renders together rather than one at a time."),
+        _("Tip: keep the upscaler for the end, once you've picked the images that deserve it."),
+        _("Tip: let the GPU rest between ideas: an idle card with no model loaded draws far less."),
+        _("Tip: lower the batch size while exploring, and raise it again for the keepers."),
+        _(
+            "Tip: a fixed seed lets you change one setting at a time instead of rolling the dice again."
+        ),
+        # AI Energy Score (Hugging Face, H100): SDXL-Turbo 0.39 Wh/image vs SDXL 1.64 Wh/image.
+        _(
+            "Tip: for drafts, try a distilled model: on an H100, SDXL-Turbo used about a quarter of SDXL's energy per image (AI Energy Score)."
+        ),
+        _(
+            "Tip: close the tool when you're done: it frees the GPU memory and lets the card idle properly."
+        ),
+    )
+
+
+def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
+    """A tip built on this session's own numbers, as (key, text), when one applies."""
+    idle_wh, idle_min = state.session_idle_wh, state.idle_minutes_with_model
+    if idle_wh is not None and idle_min and idle_wh >= 5 and idle_min >= 10:
+        watts = idle_wh / (idle_min / 60)
+        return "idle_model", _(
+            "Your GPU drew {power} for {duration} while the tool sat idle with a model loaded ({energy}): closing it or unloading the model saves that."
+        ).format(
+            power=fmt_power(watts), duration=fmt_duration(idle_min * 60), energy=fmt_energy(idle_wh)
+        )
+    if rule == r.POWER_LIMIT:
+        return "power_cap", _(
+            "Tip: lowering the GPU's power limit a little (to 80%, say) often costs only a few percent of speed for a clearly smaller draw."
+        )
+    if rule == r.IMAGES and state.session_images and state.session_wh:
+        per_image = state.session_wh / state.session_images
+        if per_image >= 0.5:
+            return "per_image", _(
+                "At about {per_image} per image, drafting small and keeping full size for the picks adds up quickly."
+            ).format(per_image=fmt_energy(per_image))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    title: str
+    body: str
+    tip: str
+    tip_key: str  # "generic:<n>" or a grounded key ("idle_model", …) the engine remembers
+    values: dict[str, float | str | int | None]
+
+
+def _period_words(period: str) -> str:
+    return _("so far this week") if period == "week" else _("so far today")
+
+
+def render(
+    trigger: r.Trigger,
+    state: r.ActivityState,
+    cfg: r.ReminderConfig,
+    power_held_s: float,
+    seed: int,
+    spoken: int,
+    tips_given: int,
+    grounded_used: Collection[str] = (),
+) -> Wording:
+    """The final, localised text of a reminder. `spoken`/`tips_given` advance the rotations;
+    `grounded_used` lists the data-grounded tips already given (each is said once per session)."""
+    est = state.energy_estimated
+    if trigger.rule in (r.BUDGET_80, r.BUDGET_100):
+        energy_wh = state.period_wh
+    elif trigger.rule == r.DAILY_ENERGY:
+        energy_wh = state.today_wh
+    else:
+        energy_wh = state.session_wh
+    per_image = (
+        state.session_wh / state.session_images
+        if state.session_wh is not None and state.session_images
+        else None
+    )
+    values: dict[str, float | str | int | None] = {
+        "value": round(trigger.value, 3),
+        "threshold": trigger.threshold,
+        "session_wh": state.session_wh,
+        "today_wh": state.today_wh,
+        "period_wh": state.period_wh,
+        "continuous_min": round(state.continuous_active_s / 60, 1),
+        "session_images": state.session_images,
+        "gpu_power_pct_of_limit": state.gpu_power_pct_of_limit,
+        "power_held_min": round(power_held_s / 60, 1),
+        "session_active_min": round(state.session_active_s / 60, 1),
+        "tool": state.tool,
+        "energy_estimated": int(est),
+    }
+    if trigger.rule in (r.BUDGET_80, r.BUDGET_100):
+        values.update(budget_wh=cfg.budget_wh, budget_period=cfg.budget_period)
+    fields = {
+        "energy": fmt_energy(energy_wh, est) if energy_wh is not None else "",
+        "duration": fmt_duration(
+            power_held_s if trigger.rule == r.POWER_LIMIT else state.continuous_active_s
+        ),
+        "images": ngettext("{n} image", "{n} images", state.session_images or 0).format(
+            n=fmt_number(state.session_images or 0)
+        ),
+        "per_image": fmt_energy(per_image, est) if per_image is not None else "",
+        "pct": fmt_number(trigger.value),  # used by the budget rules: % of the budget
+        "limit_pct": fmt_number(cfg.power_limit_pct or 0),
+        "budget": fmt_energy(cfg.budget_wh or 0),
+        "period": _period_words(cfg.budget_period),
+    }
+    if trigger.rule == r.IMAGES and state.session_wh is None:
+        title, fact = _images_without_energy(trigger.follow_up)
+    else:
+        options = _follow_up(trigger.rule) if trigger.follow_up else _first(trigger.rule)
+        title, fact = pick(options, seed, f"{trigger.rule}:{int(trigger.follow_up)}", spoken)
+    body = fact.format(**fields)
+    if energy_wh is not None and energy_wh > 0:
+        eq = equivalents(
+            energy_wh, cfg.phone_charge_wh, cfg.carbon_g_per_kwh, cfg.price_per_kwh, cfg.currency
+        )
+        values.update(eq.values)
+        if trigger.rule in (r.CONTINUOUS, r.POWER_LIMIT):
+            # The fact was about time, so say which energy the equivalents refer to.
+            tangible = _("This session has drawn {energy} so far, that's {equivalents}.")
+        else:
+            tangible = _("That's {equivalents}.")
+        body += " " + tangible.format(energy=fields["energy"], equivalents=eq.text)
+    grounded = grounded_tip(trigger.rule, state)
+    if grounded and grounded[0] not in grounded_used:
+        tip_key, tip = grounded
+    else:
+        tips = generic_tips()
+        n = (zlib.crc32(f"{seed}:tips".encode()) + tips_given) % len(tips)
+        tip_key, tip = f"generic:{n}", tips[n]
+    return Wording(title.format(**fields), body, tip, tip_key, values)
