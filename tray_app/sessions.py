@@ -334,7 +334,7 @@ class SessionTracker:
         s.last_ts = max(s.start_ts, end_ts)
         totals = s.totals()
         self.store.close_session(s.id, s.last_ts, "complete", **totals)
-        self.closed.append((s.id, totals))
+        self.closed.append((s.id, {**totals, "tool": s.tool}))
 
     def current(self) -> OpenSession | None:
         """The session to show: the most energetic open one (manual first)."""
