@@ -136,7 +136,10 @@ def known_errors(path: Path | str | None) -> Iterator[None]:
 
 def create_private_file(path: Path) -> None:
     """Create an empty file readable by the user only (SQLite gives -wal/-shm the same mode)."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process (the monitor, the CLI) created it a moment ago
     os.close(fd)
 
 
@@ -148,21 +151,29 @@ def looks_like_sqlite(path: Path) -> bool:
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
-    """Open with our pragmas. Autocommit mode: writes go through `transaction()`."""
+    """Open without changing the file (it may be someone else's: see `configure`).
+    Autocommit mode: writes go through `transaction()`."""
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys=ON")
-        if str(path) != ":memory:":
-            conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a power cut can lose the last commits, never corrupt the file.
-        conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def configure(conn: sqlite3.Connection, in_memory: bool = False) -> None:
+    """Our pragmas, once the file is known to be ours (or empty)."""
+    # Only takes effect on a new, empty file (it must precede the first table): lets
+    # `vacuum()` hand freed pages back cheaply. A no-op on an existing store.
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    if not in_memory:
+        conn.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: a power cut can lose the last commits, never corrupt the file.
+    conn.execute("PRAGMA synchronous=NORMAL")
 
 
 @contextlib.contextmanager

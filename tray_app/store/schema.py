@@ -110,6 +110,9 @@ def inspect(conn: sqlite3.Connection) -> str:
 
 def _run(conn: sqlite3.Connection, statements: tuple[str, ...], version: int) -> None:
     with transaction(conn):
+        # Re-read under the write lock: another process (monitor, CLI) may have just done it.
+        if user_version(conn) != version - 1:
+            return
         for statement in statements:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version={version}")
@@ -117,12 +120,7 @@ def _run(conn: sqlite3.Connection, statements: tuple[str, ...], version: int) ->
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring an empty or older store to SCHEMA_VERSION; each step is its own transaction."""
-    version = user_version(conn)
-    if version == 0:
-        # Must precede the first table: lets `vacuum()` hand freed pages back cheaply.
-        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        _run(conn, V1, 1)
-        version = 1
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        _run(conn, MIGRATIONS[target - 2], target)
+    steps = (V1, *MIGRATIONS)
+    for target in range(user_version(conn) + 1, SCHEMA_VERSION + 1):
+        _run(conn, steps[target - 1], target)
     return SCHEMA_VERSION

@@ -1,0 +1,54 @@
+"""`raison-garder import FILE`: add sessions from our JSON/CSV export, all or nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tray_app.i18n import _, ngettext
+
+EXIT_REFUSED = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "import",
+        help=_("Import sessions from a Raison Garder JSON or CSV export."),
+        description=_(
+            "Import sessions from a Raison Garder JSON or CSV export. Sessions already in the "
+            "store are skipped; a file with any bad record is refused as a whole."
+        ),
+    )
+    p.add_argument("file", metavar="FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tray_app.commands.sessions import open_store_or_report
+    from tray_app.store import StoreError
+    from tray_app.store.exchange import ImportRefused, read_import
+
+    try:
+        records = read_import(args.file)
+    except ImportRefused as exc:
+        print(
+            _("raison-garder: import refused, nothing was changed. {reason}").format(reason=exc),
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    store = open_store_or_report()
+    if store is None:
+        return 1
+    try:
+        with store:
+            added, skipped = store.import_sessions(records)
+    except StoreError as exc:
+        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+        return 1
+    print(
+        ngettext("Imported {added} session", "Imported {added} sessions", added).format(added=added)
+        + " "
+        + ngettext("({skipped} already present).", "({skipped} already present).", skipped).format(
+            skipped=skipped
+        )
+    )
+    return 0

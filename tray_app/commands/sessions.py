@@ -1,0 +1,151 @@
+"""`raison-garder sessions`: the recorded sessions, newest first, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from typing import Any
+
+from tray_app.i18n import _
+
+TABLE_DEFAULT_LIMIT = 30
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("'{value}' is not a date like 2024-05-31").format(value=text)
+        ) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(_("'{value}' is not a positive number").format(value=text))
+    return n
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sessions",
+        help=_("List recorded sessions, newest first."),
+        description=_("List recorded sessions, newest first."),
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help=_("print a JSON array"))
+    fmt.add_argument("--csv", action="store_true", help=_("print CSV"))
+    p.add_argument(
+        "--since",
+        type=parse_day,
+        metavar="YYYY-MM-DD",
+        help=_("sessions started on or after this day"),
+    )
+    p.add_argument("--limit", type=positive_int, metavar="N", help=_("at most N sessions"))
+
+
+def open_store_or_report() -> Any:
+    """The store, or None after printing why it cannot be opened (never a traceback)."""
+    from tray_app.store import Store, StoreError
+
+    try:
+        store = Store.open()
+    except StoreError as exc:
+        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+        return None
+    for problem in store.problems:
+        print(_("raison-garder: {message}").format(message=problem), file=sys.stderr)
+    return store
+
+
+def run(args: argparse.Namespace) -> int:
+    from tray_app.store import StoreError
+    from tray_app.store.exchange import write_csv, write_json
+
+    store = open_store_or_report()
+    if store is None:
+        return 1
+    since = datetime.combine(args.since, datetime.min.time()).timestamp() if args.since else None
+    table = not (args.json or args.csv)
+    limit = args.limit or (TABLE_DEFAULT_LIMIT if table else None)
+    try:
+        with store:
+            rows = store.list_sessions(since=since, limit=limit)
+            total = store.count_sessions(since) if table else len(rows)
+    except StoreError as exc:
+        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+        return 1
+    if args.json:
+        write_json(rows, sys.stdout)
+    elif args.csv:
+        write_csv(rows, sys.stdout)
+    else:
+        print(render_table(rows, total))
+    return 0
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _wh(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
+
+
+def render_table(rows: list[dict[str, Any]], total: int) -> str:
+    if not rows:
+        return _(
+            "No sessions recorded yet. A session appears here when the monitor (the tray icon, or "
+            "`raison-garder monitor`) sees an AI image tool such as ComfyUI or A1111 at work."
+        )
+    header = (
+        _("ID"),
+        _("Started"),
+        _("Tool"),
+        _("Duration"),
+        _("Wh"),
+        _("Method"),
+        _("Status"),
+        _("Images"),
+    )
+    body = []
+    for r in rows:
+        tool = r["tool"] if len(r["tool"]) <= 16 else r["tool"][:15] + "…"
+        body.append(
+            (
+                str(r["id"]),
+                datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M"),
+                tool,
+                _duration(r.get("duration_s")),
+                _wh(r.get("total_wh")),
+                r.get("energy_method") or "?",
+                r.get("status") or "?",
+                "-" if r.get("images") is None else str(r["images"]),
+            )
+        )
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    right = {0, 3, 4, 7}  # numbers line up on the right
+
+    def fmt(line: tuple[str, ...]) -> str:
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    lines = [fmt(header), *(fmt(line) for line in body)]
+    if total > len(rows):
+        lines.append(
+            _("Showing {shown} of {total} sessions; use --limit N to see more.").format(
+                shown=len(rows), total=total
+            )
+        )
+    return "\n".join(lines)

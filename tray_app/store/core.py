@@ -1,0 +1,424 @@
+"""`Store`: the one object the rest of the app uses to record and read sessions. Qt-free.
+
+Thread-safe (one lock): the monitor's worker writes while the UI reads. Every method turns a
+known failure into `StoreError` (message names the file and the fix); bugs propagate.
+Only the process that owns the monitor should call `recover_open_sessions()` at start-up:
+in any other process an open session may be a live one.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tray_app.i18n import _
+from tray_app.store import codec, db, reminders, samples, schema, sessions
+from tray_app.store.db import StoreError
+
+T = TypeVar("T")
+UID_NAMESPACE = "6f1c3f52-2b1e-4d8e-9a57-52474152a001"
+
+
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+        # Spelled out rather than `with db.known_errors()`: add_samples runs every second.
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.Error, OSError) as exc:
+                err = db.wrap(exc, self.path)
+                if err is None:
+                    raise
+                raise err from exc
+
+    return wrapper
+
+
+def import_uid(tool: str, start_ts: float, end_ts: float) -> str:
+    """A stable uid for a session that arrives without one, so re-importing it matches."""
+    import uuid  # lazily: with `platform`, it costs `sessions` a few ms of start-up
+
+    return str(uuid.uuid5(uuid.UUID(UID_NAMESPACE), f"{tool}|{start_ts!r}|{end_ts!r}"))
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, problems: list[str]) -> None:
+        self._conn = conn
+        self.path = path
+        # Things the user should hear about once (e.g. a damaged file moved aside).
+        self.problems = problems
+        self._lock = threading.RLock()
+        self._writer = samples.SampleWriter(conn, path)
+        self._own: set[int] = set()  # sessions opened by this Store: never "recovered"
+        self._closed = False
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> Store:
+        """Open (creating or migrating) the store. A damaged or foreign file is moved aside and
+        `problems` says where; a file from a newer version is refused with a StoreError."""
+        if path == ":memory:":
+            conn = db.connect(":memory:")
+            db.configure(conn, in_memory=True)
+            schema.migrate(conn)
+            return cls(conn, None, [])
+        target = Path(path) if path is not None else db.default_path()
+        problems: list[str] = []
+        with db.known_errors(target):
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if target.exists() and not db.looks_like_sqlite(target):
+                problems.append(_aside(target, _("not an SQLite database")))
+            conn = cls._connect_checked(target, problems)
+            schema.migrate(conn)
+        return cls(conn, target, problems)
+
+    @staticmethod
+    def _connect_checked(target: Path, problems: list[str]) -> sqlite3.Connection:
+        for attempt in (1, 2):
+            if not target.exists():
+                db.create_private_file(target)
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = db.connect(target)
+                state = schema.inspect(conn)
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                if db.known_kind(exc) != "corrupt" or attempt == 2:
+                    raise
+                problems.append(_aside(target, str(exc)))
+                continue
+            if state in ("empty", "ours"):
+                try:
+                    db.configure(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+                return conn
+            version = schema.user_version(conn)
+            conn.close()
+            if state == "newer":
+                raise StoreError(
+                    "newer",
+                    target,
+                    _(
+                        "{path} was written by a newer version of Raison Garder (store version "
+                        "{found}; this one knows up to {known}). Update Raison Garder, or move "
+                        "the file aside to start a fresh store."
+                    ).format(path=target, found=version, known=schema.SCHEMA_VERSION),
+                )
+            problems.append(_aside(target, _("an SQLite file of another program")))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Flush buffered samples and close. Raises StoreError if the last flush fails."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                with db.known_errors(self.path):
+                    self._writer.flush()
+            finally:
+                self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing a session ---------------------------------------------------------------------
+
+    @_locked
+    def open_session(
+        self,
+        tool: str,
+        exe_name: str | None,
+        pids: Sequence[int],
+        gpu_indices: Sequence[int],
+        start_ts: float,
+        manual: bool = False,
+    ) -> int:
+        """Start a session. Only the executable's name and pids: never a command line."""
+        import uuid
+
+        with db.transaction(self._conn):
+            sid = sessions.insert(
+                self._conn,
+                {
+                    "uid": str(uuid.uuid4()),
+                    "tool": tool,
+                    "exe_name": exe_name,
+                    "pids": list(pids),
+                    "gpu_indices": list(gpu_indices),
+                    "start_ts": float(start_ts),
+                    "manual": manual,
+                    "status": "open",
+                },
+            )
+        self._own.add(sid)
+        return sid
+
+    @_locked
+    def add_samples(self, session_id: int, rows: Iterable[codec.Sample]) -> None:
+        """Buffer (ts epoch s, gpu_w | None, cpu_w | None, active) rows; committed every 5 s of
+        the sample clock. On StoreError the rows stay buffered and are retried later."""
+        self._writer.add(session_id, rows)
+
+    @_locked
+    def flush(self) -> None:
+        self._writer.flush()
+
+    @property
+    def pending_samples(self) -> int:
+        return self._writer.pending
+
+    @property
+    def dropped_samples(self) -> int:
+        """Samples given up after the store stayed unwritable past the buffer's capacity."""
+        return self._writer.dropped
+
+    @_locked
+    def update_session(self, session_id: int, **fields: Any) -> None:
+        """Set running totals (or any writable field) of a session."""
+        with db.transaction(self._conn):
+            sessions.update(self._conn, session_id, fields)
+
+    @_locked
+    def close_session(
+        self, session_id: int, end_ts: float, status: str = "complete", **totals: Any
+    ) -> None:
+        """End a session. Energies not given are integrated from its samples (method 'sampled');
+        duration, total and average power are derived when not given."""
+        if status not in ("complete", "recovered"):
+            raise ValueError(f"cannot close a session as {status!r}")
+        self._writer.flush(session_id)
+        start = self._start_ts(session_id)
+        fields: dict[str, Any] = {}
+        if "gpu_wh" not in totals and "cpu_wh" not in totals:
+            fields.update(self._from_samples(session_id))
+            fields.pop("end_ts", None)
+        fields.update(totals)
+        fields["end_ts"] = float(end_ts)
+        fields["status"] = status
+        _complete_totals(fields, start)
+        with db.transaction(self._conn):
+            sessions.update(self._conn, session_id, fields)
+        self._writer.forget(session_id)
+        self._own.discard(session_id)
+
+    @_locked
+    def recover_open_sessions(self) -> list[int]:
+        """Close sessions left open by a crash at their last sample, as 'recovered', with totals
+        recomputed from their samples. Returns their ids."""
+        ids = [
+            r[0]
+            for r in self._conn.execute("SELECT id FROM sessions WHERE status = 'open'")
+            if r[0] not in self._own
+        ]
+        for sid in ids:
+            start = self._start_ts(sid)
+            fields = self._from_samples(sid)
+            if "end_ts" not in fields:  # no samples: keep its running totals
+                row = self._conn.execute(
+                    "SELECT duration_s FROM sessions WHERE id = ?", (sid,)
+                ).fetchone()
+                fields["end_ts"] = start + (row[0] or 0.0)
+            fields["status"] = "recovered"
+            _complete_totals(fields, start)
+            with db.transaction(self._conn):
+                sessions.update(self._conn, sid, fields)
+        return ids
+
+    def _start_ts(self, session_id: int) -> float:
+        row = self._conn.execute(
+            "SELECT start_ts FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no session {session_id}")
+        return float(row[0])
+
+    def _from_samples(self, session_id: int) -> dict[str, Any]:
+        tot = codec.integrate(samples.load_samples(self._conn, session_id))
+        if tot.last_ts is None:
+            return {}
+        out: dict[str, Any] = {
+            "end_ts": tot.last_ts,
+            "active_s": tot.active_s,
+            "unknown_s": tot.unknown_s,
+            "peak_w": tot.peak_w,
+        }
+        if tot.total_wh is not None:
+            out.update(gpu_wh=tot.gpu_wh, cpu_wh=tot.cpu_wh, energy_method="sampled")
+        return out
+
+    @_locked
+    def delete_sessions(self, ids: Iterable[int]) -> int:
+        id_list = [int(i) for i in ids]
+        for sid in id_list:
+            self._writer.forget(sid)
+            self._own.discard(sid)
+        if not id_list:
+            return 0
+        with db.transaction(self._conn):
+            cur = self._conn.execute(
+                f"DELETE FROM sessions WHERE id IN ({', '.join('?' * len(id_list))})", id_list
+            )
+        return cur.rowcount
+
+    @_locked
+    def import_sessions(self, records: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Insert validated records in one transaction; a record already here (same uid, or same
+        tool/start/end) is skipped. Returns (added, skipped)."""
+        added = skipped = 0
+        with db.transaction(self._conn):
+            for rec in records:
+                fields = dict(rec)
+                fields.setdefault(
+                    "uid", import_uid(fields["tool"], fields["start_ts"], fields["end_ts"])
+                )
+                exists = self._conn.execute(
+                    "SELECT 1 FROM sessions WHERE uid = ? OR "
+                    "(tool = ? AND start_ts = ? AND end_ts = ?) LIMIT 1",
+                    (fields["uid"], fields["tool"], fields["start_ts"], fields["end_ts"]),
+                ).fetchone()
+                if exists:
+                    skipped += 1
+                    continue
+                fields.setdefault("status", "complete")
+                sessions.insert(self._conn, fields)
+                added += 1
+        return added, skipped
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @_locked
+    def list_sessions(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        tool: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        order: str = "start_ts DESC",
+    ) -> list[dict[str, Any]]:
+        """Sessions with derived fields (started_at, ended_at, co2_g, cost, currency...)."""
+        return sessions.select(
+            self._conn, sessions.settings_values(), since, until, tool, limit, offset, order
+        )
+
+    @_locked
+    def count_sessions(self, since: float | None = None) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE start_ts >= ?",
+            (since if since is not None else float("-inf"),),
+        ).fetchone()
+        return int(row[0])
+
+    @_locked
+    def get_session(self, session_id: int) -> dict[str, Any] | None:
+        rows = sessions.select(self._conn, sessions.settings_values(), ids=[session_id])
+        return rows[0] if rows else None
+
+    @_locked
+    def session_curve(
+        self, session_id: int
+    ) -> list[tuple[float, float | None, float | None, int | None]]:
+        """(ts, gpu_w, cpu_w, active): full-rate samples, or one point per minute (average
+        power over the minute's known seconds) once retention has aggregated the session."""
+        self._writer.flush(session_id)
+        full = samples.load_samples(self._conn, session_id)
+        if full:
+            return full
+        out: list[tuple[float, float | None, float | None, int | None]] = []
+        for minute, gwh, cwh, gs, cs, _peak, act in samples.load_minutes(self._conn, session_id):
+            gpu = gwh * 3600 / gs if gwh is not None and gs else None
+            cpu = cwh * 3600 / cs if cwh is not None and cs else None
+            out.append((float(minute), gpu, cpu, int(act >= 30)))
+        return out
+
+    @_locked
+    def daily_totals(
+        self, days: int, day_start_hour: int | None = None, now: float | None = None
+    ) -> list[tuple[str, float, float, int | None]]:
+        if day_start_hour is None:
+            day_start_hour = int(sessions.settings_values()["day_start_hour"])
+        return sessions.daily_totals(self._conn, days, day_start_hour, now)
+
+    @_locked
+    def totals(self, since_ts: float | None = None) -> dict[str, Any]:
+        return sessions.totals(self._conn, sessions.settings_values(), since_ts)
+
+    @_locked
+    def energy_since(self, ts: float) -> float:
+        """Wh since `ts` (e.g. the start of today, for reminders), open sessions included."""
+        return sessions.energy_since(self._conn, ts)
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    @_locked
+    def apply_retention(self, full_rate_days: float | None = None, now: float | None = None) -> int:
+        """Aggregate samples of sessions older than `full_rate_days` to one point per minute."""
+        if full_rate_days is None:
+            full_rate_days = float(sessions.settings_values()["retention.full_rate_days"])
+        self._writer.flush()
+        return samples.apply_retention(
+            self._conn, self.path, full_rate_days, time.time() if now is None else now
+        )
+
+    @_locked
+    def vacuum(self, full: bool = False) -> None:
+        """Give freed pages back to the disk (incremental), or rebuild the file (`full`)."""
+        self._writer.flush()
+        self._conn.execute("VACUUM" if full else "PRAGMA incremental_vacuum")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reminders log -------------------------------------------------------------------------
+
+    @_locked
+    def add_reminder(
+        self,
+        ts: float,
+        rule: str,
+        values: dict[str, Any] | None = None,
+        delivery: str | None = None,
+        message: str | None = None,
+        session_id: int | None = None,
+    ) -> int:
+        with db.transaction(self._conn):
+            return reminders.add(self._conn, ts, rule, values, delivery, message, session_id)
+
+    @_locked
+    def list_reminders(
+        self, since: float | None = None, rule: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        return reminders.select(self._conn, since, rule, limit)
+
+
+def _complete_totals(fields: dict[str, Any], start_ts: float) -> None:
+    end = fields.get("end_ts")
+    if "duration_s" not in fields and end is not None:
+        fields["duration_s"] = max(0.0, end - start_ts)
+    if "total_wh" not in fields and ("gpu_wh" in fields or "cpu_wh" in fields):
+        parts = [fields.get("gpu_wh"), fields.get("cpu_wh")]
+        known = [p for p in parts if p is not None]
+        fields["total_wh"] = sum(known) if known else None
+    dur = fields.get("duration_s")
+    if "avg_w" not in fields and fields.get("total_wh") is not None and dur:
+        fields["avg_w"] = fields["total_wh"] * 3600 / dur
+
+
+def _aside(path: Path, reason: str) -> str:
+    moved = db.move_aside(path)
+    return _(
+        "{path} could not be used as the Raison Garder store ({reason}). It was moved to "
+        "{moved}, and a fresh store was started."
+    ).format(path=path, reason=reason, moved=moved)
