@@ -371,9 +371,7 @@ class Engine:
         seen = [
             ToolSeen(tool=t.tool, label=t.display_name(), pid=t.pid, exe_name=t.exe_name,
                      gpu_indices=frozenset(t.gpu_indices), pids=tuple(t.pids))
-            for t in found
-            # SwarmUI's own ComfyUI backend is part of the SwarmUI session, not a second one.
-            if getattr(t, "variant", None) != "swarmui-backend"
+            for t in found  # SwarmUI's ComfyUI backend is already inside SwarmUI's detection
         ]
         self.tracker.set_tools(seen, now)
 

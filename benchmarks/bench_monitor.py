@@ -1,0 +1,168 @@
+"""The headless monitor's own cost, beside a bare sleeping Python, measured in one run.
+
+    .venv/bin/python benchmarks/bench_monitor.py [--seconds 180] [--quick]
+
+Three children run side by side for the same wall time, each with its own data dir:
+  A. `raison-garder monitor --headless --quiet` with a fake GPU that has the energy counter,
+     a fake RAPL package, and a fake ComfyUI process on that GPU (so a session is open,
+     samples are stored, detection runs): the everyday case;
+  B. the same with a GPU *without* counter playing sub-second diffusion bursts (fast sampling);
+  C. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
+CPU seconds (user+sys) and peak RSS come from os.wait4 on each child. The fake hardware is fed
+by this process (its cost is not charged to the children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.fake_nvml import (  # noqa: E402
+    FAKE_SOURCE,
+    FakeGpu,
+    FakeNvml,
+    FakeProcess,
+    bursty_diffusion,
+    realistic_session,
+)
+from tests.fixtures.fake_sysfs import FakePowercap  # noqa: E402
+
+COMFY_MAIN = "import time\nwhile True:\n    time.sleep(3600)\n"
+
+
+def build_fake_nvml(out: Path) -> Path:
+    lib = out / "libnvidia-ml.so.1"
+    cc = shutil.which("cc") or shutil.which("gcc")
+    subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", str(lib), str(FAKE_SOURCE), "-lm", "-pthread"],
+                   check=True)
+    return lib
+
+
+def fake_comfyui(base: Path) -> subprocess.Popen:
+    root = base / "ComfyUI"
+    (root / "comfy").mkdir(parents=True)
+    for name in ("nodes.py", "execution.py", "server.py", "folder_paths.py"):
+        (root / name).write_text("")
+    (root / "main.py").write_text(COMFY_MAIN)
+    return subprocess.Popen([sys.executable, "main.py", "--port", "8199"], cwd=root)
+
+
+def scenario(base: Path, lib: Path, gpu: FakeGpu, seconds: float, powercap: bool) -> dict[str, str]:
+    base.mkdir(parents=True)
+    rig = FakeNvml(library=lib, scenario_path=base / "scenario.txt", gpus=[gpu], anchor=time.monotonic())
+    rig.write()
+    env = dict(os.environ)
+    env.update(
+        RAISON_GARDER_DATA_DIR=str(base / "data"),
+        RAISON_GARDER_CONFIG_DIR=str(base / "config"),
+        RAISON_GARDER_NVML_LIBRARY=str(lib),
+        FAKE_NVML_SCENARIO=str(rig.scenario_path),
+        RAISON_GARDER_POWERCAP_ROOT=str(base / "powercap"),
+        RAISON_GARDER_DRM_ROOT=str(base / "no-drm"),
+    )
+    env.pop("DISPLAY", None)
+    return env, rig
+
+
+def _proc_sample(pid: int) -> tuple[float, float] | None:
+    """(user+sys CPU seconds, peak RSS MB since exec) of a live child, from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = (int(stat[11]) + int(stat[12])) / tick
+    hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return cpu, hwm / 1024
+
+
+def run_children(cmds: dict[str, tuple[list[str], dict]], seconds: float, warmup: float) -> dict[str, dict]:
+    """Run the children side by side; CPU from /proc after `warmup` s (start-up excluded) and in
+    total; peak RSS from VmHWM (ru_maxrss would include the parent's memory at fork)."""
+    procs = {name: subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+             for name, (cmd, env) in cmds.items()}
+    t0 = time.monotonic()
+    warm: dict[str, tuple[float, float]] = {}
+    last: dict[str, tuple[float, float, float]] = {}
+    while any(p.poll() is None for p in procs.values()):
+        now = time.monotonic()
+        for name, p in procs.items():
+            sample = _proc_sample(p.pid) if p.returncode is None else None
+            if sample is None or sample[1] == 0:  # gone, or a zombie without memory figures
+                continue
+            last[name] = (now, *sample)
+            if name not in warm and now - t0 >= warmup:
+                warm[name] = (now, sample[0])
+        time.sleep(0.5)
+    out = {}
+    for name, p in procs.items():
+        t_end, cpu_end, rss = last[name]
+        t_w, cpu_w = warm.get(name, (t0, 0.0))
+        span = max(1e-9, t_end - t_w)
+        out[name] = {"steady_pct": 100 * (cpu_end - cpu_w) / span, "cpu_s": cpu_end,
+                     "rss_mb": rss, "rc": p.returncode, "span": span}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--quick", action="store_true", help="30 s instead of 180 s")
+    args = ap.parse_args()
+    seconds = 30.0 if args.quick else args.seconds
+    tmp = Path(tempfile.mkdtemp(prefix="rg-bench-"))
+    lib = build_fake_nvml(tmp)
+    comfy = fake_comfyui(tmp)
+    try:
+        gpu_a = FakeGpu(trace=realistic_session(scale=seconds / 60), loop=True,
+                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+        gpu_b = FakeGpu(trace=bursty_diffusion(duration_s=seconds + 60), energy="unsupported",
+                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+        env_a, _ = scenario(tmp / "A", lib, gpu_a, seconds, True)
+        env_b, _ = scenario(tmp / "B", lib, gpu_b, seconds, True)
+        caps = []
+        for base in (tmp / "A", tmp / "B"):
+            cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
+            cap.add_package(0, watts=35.0)
+            cap.add_subdomain(0, 0, "core", watts=20.0)
+            caps.append(cap)
+        monitor = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
+                   "--duration", str(seconds)]
+        bare = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
+        with caps[0].live(0.05), caps[1].live(0.05):
+            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b),
+                                "bare": (bare, dict(os.environ))}, seconds, warmup=min(20.0, seconds / 3))
+    finally:
+        comfy.kill()
+        comfy.wait()
+    bare = res["bare"]
+    span = res["A"]["span"]
+    print(f"# Headless monitor overhead ({seconds:.0f} s per process, steady state measured over "
+          f"the last {span:.0f} s; {os.cpu_count()} cores, Python {sys.version.split()[0]})\n")
+    print("| process | steady CPU, % of one core | above bare Python | CPU s per hour (above bare) "
+          "| CPU s in total (with start-up) | peak RSS MB | RSS / bare |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label in (("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
+                        ("B", "monitor: bursty GPU without counter (fast sampling)"),
+                        ("bare", "bare `python -c 'import time; time.sleep(N)'`")):
+        r = res[name]
+        extra = max(0.0, r["steady_pct"] - bare["steady_pct"]) if name != "bare" else 0.0
+        print(f"| {label} | {r['steady_pct']:.3f} % | {extra:.3f} % | {36 * extra:.2f} | "
+              f"{r['cpu_s']:.2f} | {r['rss_mb']:.1f} | {r['rss_mb'] / bare['rss_mb']:.2f}x |")
+    print("\nExit codes: " + ", ".join(f"{k}={v['rc']}" for k, v in res.items()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if all(v["rc"] == 0 for v in res.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
