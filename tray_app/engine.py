@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DETECT_EVERY_S = 5.0
 IMAGES_EVERY_S = 15.0
 REMIND_EVERY_S = 5.0
+RETENTION_EVERY_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,7 @@ class Engine:
         self._next_detect = 0.0
         self._next_images = 0.0
         self._next_remind = 0.0
+        self._next_retention = 0.0
         self._vetoes: list[Callable[[Any], str | None]] = []
 
     # ---- thread-safe commands -------------------------------------------------------------
@@ -262,11 +264,14 @@ class Engine:
             recovered = []
         if recovered:
             log.info("recovered %d session(s) left open by a crash", len(recovered))
-        try:
-            store.apply_retention(self.settings.get("retention.full_rate_days"))
-        except Exception as exc:  # noqa: BLE001 - retention can wait for the next start
-            log.warning("retention skipped: %s", exc)
         return store
+
+    def _retention(self) -> None:
+        """Per-minute aggregates for old sessions: at start, then daily for long runs."""
+        try:
+            self._store.apply_retention(self.settings.get("retention.full_rate_days"))
+        except Exception as exc:  # noqa: BLE001 - retention can wait for the next day
+            log.warning("retention skipped: %s", exc)
 
     def _build_monitor(self) -> Monitor:
         from tray_app.sensors.discovery import discover
@@ -471,6 +476,9 @@ class Engine:
             self._count_images(now)
         if tracker.closed:
             self._after_closes()
+        if snap.t >= self._next_retention:
+            self._next_retention = snap.t + RETENTION_EVERY_S
+            self._retention()
         hour = int(self.settings.get("day_start_hour", 0))
         open_sessions = list(tracker.sessions.values())
         self._today.roll(now, hour, self._store, open_sessions)

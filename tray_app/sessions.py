@@ -74,6 +74,7 @@ class OpenSession:
     idle_power_sum_ws: float = 0.0
     unknown_s: float = 0.0
     methods: set[Method] = field(default_factory=set)
+    kind_methods: dict[Kind, set[Method]] = field(default_factory=dict)
     images: int | None = None
     model_name: str | None = None
     model_family: str | None = None
@@ -107,13 +108,21 @@ class OpenSession:
             "idle_baseline_w": (self.idle_power_sum_ws / self.idle_s) if self.idle_s else None,
             "peak_w": self.peak_w,
             "avg_w": (total_wh * 3600.0 / duration) if duration > 0 else None,
+            # The total is only as good as its weakest part; each part says its own method.
             "energy_method": method.value if method else None,
+            "gpu_method": _method(self.kind_methods.get(Kind.GPU)),
+            "cpu_method": _method(self.kind_methods.get(Kind.CPU)),
             "unknown_s": self.unknown_s,
             "images": self.images,
             "wh_per_image": (total_wh / self.images) if self.images else None,
             "model_name": self.model_name,
             "model_family": self.model_family,
         }
+
+
+def _method(methods: set[Method] | None) -> str | None:
+    m = weakest_method(list(methods or ()))
+    return m.value if m else None
 
 
 class SessionTracker:
@@ -259,6 +268,7 @@ class SessionTracker:
                 cpu_j += de
             if de > 0 or src.power_w is not None:
                 s.methods.add(src.method)
+                s.kind_methods.setdefault(src.kind, set()).add(src.method)
             if src.power_w is not None:
                 known_w = True
                 if src.kind is Kind.GPU:

@@ -22,7 +22,8 @@ from tray_app.i18n import _
 EXPORT_FIELDS = (
     "id", "uid", "tool", "exe_name", "pids", "gpu_indices", "start_ts", "end_ts", "started_at",
     "ended_at", "duration_s", "active_s", "unknown_s", "gpu_wh", "cpu_wh", "total_wh", "idle_wh",
-    "idle_baseline_w", "peak_w", "avg_w", "energy_method", "status", "manual", "images",
+    "idle_baseline_w", "peak_w", "avg_w", "energy_method", "gpu_method", "cpu_method", "status",
+    "manual", "images",
     "wh_per_image", "model_family", "model_name", "co2_g", "cost", "currency", "notes",
 )  # fmt: skip
 
@@ -207,6 +208,8 @@ _FIELDS: dict[str, tuple[Any, tuple[float, float] | None]] = {
     "peak_w": (_num, (0, MAX_W)),
     "avg_w": (_num, (0, MAX_W)),
     "energy_method": (_choice("counter", "sampled", "estimated", "mixed"), None),
+    "gpu_method": (_choice("counter", "sampled", "estimated"), None),
+    "cpu_method": (_choice("counter", "sampled", "estimated"), None),
     "status": (_choice("complete", "recovered"), None),
     "manual": (_bool, None),
     "images": (_int, (0, 1e9)),

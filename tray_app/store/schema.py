@@ -86,6 +86,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # Recovery at start-up looks for open sessions only: keep that lookup tiny.
         "CREATE INDEX sessions_open ON sessions (status) WHERE status = 'open'",
     ),
+    # v2 -> v3: how each part was obtained, so "GPU measured, CPU estimated" can be shown.
+    (
+        "ALTER TABLE sessions ADD COLUMN gpu_method TEXT",
+        "ALTER TABLE sessions ADD COLUMN cpu_method TEXT",
+    ),
 )
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -1,0 +1,145 @@
+"""Whole-app runs: fake GPU + real tool processes + the real store, as a user would see them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, Segment
+from tray_app.cli import main
+from tray_app.engine import Engine
+from tray_app.store import Store
+
+
+def sessions(capsys) -> list[dict]:
+    capsys.readouterr()
+    assert main(["sessions", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_a_tool_that_works_then_exits_is_one_session_with_the_gpu_energy_it_drew(
+    fake_nvml, tool_layout, tool_process, capsys
+):
+    root = tool_layout("comfyui")
+    proc = tool_process([sys.executable, "main.py", "--port", "8190"], cwd=root)
+    trace = [Segment(4.0, 300.0, 97.0), Segment(3.0, 40.0, 0.0), Segment(3.0, 280.0, 95.0),
+             Segment(600.0, 25.0, 0.0)]
+    rig = fake_nvml(FakeGpu(trace=trace, processes=[FakeProcess(pid=proc.pid, used_mb=6000)]))
+    offset = time.time() - time.monotonic()
+    engine = Engine()
+    stop = threading.Event()
+    worker = threading.Thread(target=engine.run, args=(stop,))
+    worker.start()
+    try:
+        time.sleep(11.0)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while engine.tracker is None or engine.tracker.sessions:
+            assert time.monotonic() < deadline, "the session did not close after the tool exited"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    (s,) = sessions(capsys)
+    assert s["tool"] == "comfyui" and s["status"] == "complete"
+    # GPU from its counter; the total is labelled by its weakest part, the estimated CPU.
+    assert (s["gpu_method"], s["cpu_method"], s["energy_method"]) == ("counter", "estimated", "estimated")
+    truth_wh = rig.ground_truth_j(0, s["start_ts"] - offset, s["end_ts"] - offset) / 3600
+    assert s["gpu_wh"] == pytest.approx(truth_wh, rel=0.01)
+    assert s["active_s"] >= 5.0  # the two bursts, not the pause between them
+    assert s["peak_w"] >= 280.0
+
+
+@pytest.mark.slow
+def test_a_monitor_killed_mid_session_leaves_one_recovered_session_and_no_duplicate(
+    fake_nvml, tool_layout, tool_process, capsys
+):
+    root = tool_layout("comfyui")
+    tool = tool_process([sys.executable, "main.py"], cwd=root)
+    fake_nvml(FakeGpu(trace=[Segment(3600.0, 250.0, 97.0)], processes=[FakeProcess(pid=tool.pid)]))
+    cmd = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet"]
+    first = subprocess.Popen(cmd, env=dict(os.environ))
+    try:
+        time.sleep(9.0)  # detected at the first scan, then more than one 5 s sample batch
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    second = subprocess.run([*cmd, "--duration", "3"], env=dict(os.environ), timeout=60)
+    assert second.returncode == 0
+    rows = sessions(capsys)
+    statuses = sorted(r["status"] for r in rows)
+    assert statuses == ["complete", "recovered"], rows  # the tool still runs: a new session
+    recovered = next(r for r in rows if r["status"] == "recovered")
+    assert recovered["duration_s"] >= 3.0  # closed at its last stored sample, at most 5 s lost
+    assert recovered["gpu_wh"] > 0
+    with Store.open() as store:
+        assert store.recover_open_sessions() == []  # nothing left to recover twice
+
+
+def doctor_json(capsys) -> dict:
+    capsys.readouterr()
+    assert main(["doctor", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_doctor_explains_a_machine_without_gpu_or_rapl(capsys, isolated_dirs):
+    report = doctor_json(capsys)
+    assert report["gpus"] == []
+    assert str(isolated_dirs["powercap"]) in report["cpu"]["reason"] or report["cpu"]["reason"]
+    assert "no-libnvidia-ml.so.1" in report["gpu_error"]  # the forced path is named
+    assert report["cpu"]["method"] == "estimated"
+    assert report["tray_available"] is False  # no display here
+    assert report["data_dir"] == str(isolated_dirs["data"])
+    assert report["config_dir"] == str(isolated_dirs["config"])
+    assert set(report) >= {"gpus", "gpu_error", "cpu", "tray_available", "data_dir", "config_dir"}
+
+
+def test_doctor_reports_a_gpu_with_and_without_energy_counter(capsys, fake_nvml):
+    fake_nvml(FakeGpu(name="NVIDIA GeForce RTX 4090", power_limit_w=450.0),
+              FakeGpu(name="NVIDIA GeForce GTX 1080", energy="unsupported", architecture=4))
+    report = doctor_json(capsys)
+    assert report["gpu_error"] is None
+    a, b = report["gpus"]
+    assert (a["index"], a["name"], a["energy_counter"], a["power_limit_w"]) == (0, "NVIDIA GeForce RTX 4090", True, 450.0)
+    assert b["energy_counter"] is False and b["uuid"]
+
+
+def test_doctor_says_when_rapl_is_readable_and_when_it_needs_a_permission(capsys, fake_powercap, sysfs_faults):
+    pkg = fake_powercap.add_package(0, watts=30.0)
+    fake_powercap.add_subdomain(0, 0, "core")
+    report = doctor_json(capsys)
+    assert report["cpu"]["method"] == "rapl" and report["cpu"]["reason"] is None
+    assert len(report["cpu"]["domains"]) == 1  # the package, not its core sub-domain
+    fake_powercap.deny(pkg)
+    report = doctor_json(capsys)
+    assert report["cpu"]["method"] == "estimated"
+    assert "chmod" in report["cpu"]["reason"]  # the one-line fix
+
+
+def test_doctor_without_json_is_a_readable_explanation(capsys):
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated" in out and "not a measurement" in out
+
+
+@pytest.mark.slow
+def test_headless_monitor_prints_one_line_per_interval_and_nothing_with_quiet(fake_nvml):
+    fake_nvml(FakeGpu())
+    run = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--headless", "--duration", "2.5"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0
+    lines = [line for line in run.stdout.splitlines() if "nvidia:0" in line]
+    assert 2 <= len(lines) <= 4 and "(counter)" in lines[-1] and "W" in lines[-1]
+    quiet = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
+                            "--duration", "1.5"], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stdout.strip() == ""
