@@ -1,0 +1,148 @@
+"""Screenshots of every History view on a real X server (Xvfb), for a human to look at:
+overview, year calendar with a day picked, session detail, empty state, dark theme, French.
+
+The window runs in a child process on the xcb platform (pytest's own QApplication is offscreen);
+the child takes each screenshot itself with ImageMagick's `import`, right after painting.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS_DIR = Path("/tmp/rg-shots")
+VIEWS = ("overview", "year", "detail", "empty", "dark", "fr")
+
+
+@pytest.mark.xvfb
+@pytest.mark.slow
+def test_every_view_is_painted_on_a_real_display(tmp_path):
+    if shutil.which("import") is None or shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb and ImageMagick's import")
+    from tests.fixtures.xvfb import XDesktop, XDesktopMissing
+
+    try:
+        desktop = XDesktop("1280x900x24").start()
+    except XDesktopMissing as exc:
+        pytest.skip(str(exc))
+    try:
+        env = desktop.env(
+            PYTHONPATH=str(ROOT),
+            LANGUAGE="en",
+            RAISON_GARDER_DATA_DIR=str(tmp_path / "data"),
+            RAISON_GARDER_CONFIG_DIR=str(tmp_path / "config"),
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.ui.test_history_shots", str(tmp_path / "shots")],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        desktop.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    for view in VIEWS:
+        shot = tmp_path / "shots" / f"history-{view}.png"
+        assert shot.exists(), view
+        shutil.copyfile(shot, SHOTS_DIR / shot.name)
+    for view in VIEWS:  # a blank screen compresses to ~2 kB; text and charts do not
+        size = (tmp_path / "shots" / f"history-{view}.png").stat().st_size
+        assert size > (8_000 if view == "empty" else 60_000), f"{view}: {size} bytes, nothing drawn?"
+
+
+# ---- the child process ------------------------------------------------------------------------
+def _dark_palette():  # noqa: ANN202
+    from PySide6.QtGui import QColor, QPalette
+
+    pal = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in (
+        (roles.Window, "#2b2b2b"), (roles.WindowText, "#e6e6e6"), (roles.Base, "#1e1e1e"),
+        (roles.AlternateBase, "#262626"), (roles.Text, "#e6e6e6"), (roles.Button, "#353535"),
+        (roles.ButtonText, "#e6e6e6"), (roles.Highlight, "#3d6fa8"),
+        (roles.HighlightedText, "#ffffff"), (roles.PlaceholderText, "#9a9a9a"),
+        (roles.ToolTipBase, "#353535"), (roles.ToolTipText, "#e6e6e6"), (roles.Mid, "#555555"),
+    ):  # fmt: skip
+        pal.setColor(role, QColor(colour))
+    return pal
+
+
+def _main(out: Path) -> int:
+    os.environ["QT_QPA_PLATFORM"] = "xcb"  # tests/ui/__init__ asked for offscreen
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from tests.fixtures.history_store import seed_store
+    from tray_app import i18n
+    from tray_app.store import Store
+    from tray_app.ui.history import HistoryWindow
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(["raison-garder"])
+    app.setStyle("Fusion")
+    data = Path(os.environ["RAISON_GARDER_DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    store = Store.open(data / "shots.sqlite3")
+    seed_store(store, n=900, samples_for=12)
+
+    def shot(window: HistoryWindow, name: str) -> None:
+        window.repaint()
+        deadline = time.monotonic() + 0.6
+        while time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.02)
+        subprocess.run(["import", "-window", "root", "-crop", "1200x860+0+0", str(out / f"history-{name}.png")],
+                       check=True, timeout=30)
+
+    def open_window(**kw) -> HistoryWindow:  # noqa: ANN003
+        w = HistoryWindow(**kw)
+        w.resize(1200, 860)
+        w.move(0, 0)
+        w.show()
+        return w
+
+    w = open_window(store=store)
+    shot(w, "overview")
+    w.tabs.setCurrentIndex(1)
+    cal = w.calendar
+    busiest = max(cal.by_day, key=lambda d: cal.by_day[d][1] + cal.by_day[d][2])
+    cal.pick(busiest)
+    shot(w, "year")
+    w.tabs.setCurrentIndex(0)
+    w.clear_filter()
+    with_reminder = next(r["session_id"] for r in store.list_reminders() if r["session_id"])
+    w.table.setCurrentIndex(w.model.index(w.model.row_of(with_reminder), 0))
+    shot(w, "detail")
+    w.close()
+
+    empty = Store.open(data / "empty.sqlite3")
+    e = open_window(store=empty, on_start_session=lambda: None)
+    shot(e, "empty")
+    e.close()
+
+    app.setPalette(_dark_palette())
+    d = open_window(store=store)
+    d.range_combo.setCurrentIndex(1)
+    d.table.setCurrentIndex(d.model.index(d.model.row_of(with_reminder), 0))
+    shot(d, "dark")
+    d.close()
+    app.setPalette(app.style().standardPalette())
+
+    i18n.set_language("fr")
+    f = open_window(store=store)
+    f.table.setCurrentIndex(f.model.index(0, 0))
+    shot(f, "fr")
+    f.close()
+    store.close()
+    empty.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(Path(sys.argv[1])))
