@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules import each other (dbus_dunst uses xvfb): rewrite their asserts up front.
+pytest.register_assert_rewrite("tests.fixtures")
+
 pytest_plugins = sorted(
     f"tests.fixtures.{p.stem}"
     for p in (Path(__file__).parent / "fixtures").glob("*.py")
@@ -30,6 +33,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     monkeypatch.setenv("RAISON_GARDER_DRM_ROOT", str(dirs["drm"]))
     # No real driver either: point NVML at a file that does not exist unless a test says otherwise.
     monkeypatch.setenv("RAISON_GARDER_NVML_LIBRARY", str(tmp_path / "no-libnvidia-ml.so.1"))
+    # Start-at-login writes under XDG_CONFIG_HOME on first run: never the real one.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("LANGUAGE", "en")
     from tray_app import i18n
 

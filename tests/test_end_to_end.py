@@ -91,7 +91,9 @@ def doctor_json(capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_doctor_explains_a_machine_without_gpu_or_rapl(capsys, isolated_dirs):
+def test_doctor_explains_a_machine_without_gpu_or_rapl(capsys, isolated_dirs, monkeypatch):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
     report = doctor_json(capsys)
     assert report["gpus"] == []
     assert str(isolated_dirs["powercap"]) in report["cpu"]["reason"] or report["cpu"]["reason"]

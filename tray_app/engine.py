@@ -216,6 +216,10 @@ class Engine:
         """Snooze for `seconds`, or until tomorrow's day start when None."""
         self.submit(lambda: self._snooze(seconds))
 
+    def resume_reminders(self) -> None:
+        """End a snooze early."""
+        self.submit(self._resume)
+
     def not_today(self) -> None:
         self.submit(lambda: self._snooze(None, not_today=True))
 
@@ -347,6 +351,13 @@ class Engine:
         else:
             self.reminders.snooze_until_tomorrow()
         save_engine(self.reminders, default_state_path())
+
+    def _resume(self) -> None:
+        from tray_app.reminders import default_state_path, save_engine
+
+        if self.reminders is not None:
+            self.reminders.cancel_snooze()
+            save_engine(self.reminders, default_state_path())
 
     def _drain_commands(self) -> None:
         while True:

@@ -57,8 +57,14 @@ def discover(cpu_tdp_w: float | None = None) -> SensorSet:
     found.sensors.extend(hw.sensors)
     for s in hw.sensors:
         found.gpus.append(
-            {"index": None, "name": s.label, "uuid": None, "source": s.source,
-             "energy_counter": s.method.value == "counter", "power_limit_w": None}
+            {
+                "index": None,
+                "name": s.label,
+                "uuid": None,
+                "source": s.source,
+                "energy_counter": s.method.value == "counter",
+                "power_limit_w": None,
+            }
         )
     found.other_gpu_error = hw.error
 
