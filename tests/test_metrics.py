@@ -108,3 +108,19 @@ def test_non_loopback_bind_without_token_stays_off_with_a_warning_naming_the_set
     assert st["enabled"] is True and st["warning"] is None
     assert metrics_status({})["enabled"] is False  # off by default
     assert metrics_status({"metrics.enabled": True})["url"].startswith("http://127.0.0.1:")
+
+
+def test_the_fleet_dashboard_only_queries_metrics_we_serve(served):
+    import json
+    import re
+    from pathlib import Path
+
+    state, url = served()
+    state.publish(status(gpu_w=100.0, gpu_j=1.0))
+    state.session_closed("comfyui", 1.0, 2)
+    state.reminder_shown("images")
+    served_names = set(scrape(url))
+    dashboard = Path(__file__).resolve().parent.parent / "docs" / "fleet" / "grafana-dashboard.json"
+    exprs = [t["expr"] for p in json.loads(dashboard.read_text())["panels"] for t in p["targets"]]
+    queried = {name for e in exprs for name in re.findall(r"raison_garder_\w+", e)}
+    assert queried and queried <= served_names, queried - served_names

@@ -569,7 +569,8 @@ RULES: tuple[Rule, ...] = (
     Rule(("reminders.quiet_hours.enabled", "reminders.quiet_hours.start", "reminders.quiet_hours.end"),
          "reminders.quiet_hours.enabled", _quiet_hours),
     Rule(("reminders.budget_period", "reminders.budget_wh"), "reminders.budget_period", _budget),
-    Rule(("metrics.bind", "metrics.token"), "metrics.bind", _metrics_exposure),
+    # A file asking for a public endpoint without token: the endpoint stays off entirely.
+    Rule(("metrics.bind", "metrics.token"), "metrics.enabled", _metrics_exposure),
 )  # fmt: skip
 
 
