@@ -33,5 +33,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_monitor.py
 
+# A one-folder PyInstaller bundle + tar.gz in dist/, built in its own fresh environment.
+package:
+	bash scripts/package.sh
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -15,6 +15,7 @@ by this process (its cost is not charged to the children).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -37,6 +38,14 @@ from tests.fixtures.fake_nvml import (  # noqa: E402
 from tests.fixtures.fake_sysfs import FakePowercap  # noqa: E402
 
 COMFY_MAIN = "import time\nwhile True:\n    time.sleep(3600)\n"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def build_fake_nvml(out: Path) -> Path:
@@ -130,8 +139,12 @@ def main() -> int:
                         processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
         env_a, _ = scenario(tmp / "A", lib, gpu_a, seconds, True)
         env_b, _ = scenario(tmp / "B", lib, gpu_b, seconds, True)
+        env_m, _ = scenario(tmp / "M", lib, gpu_a, seconds, True)
+        (tmp / "M" / "config").mkdir()
+        (tmp / "M" / "config" / "settings.json").write_text(
+            json.dumps({"metrics": {"enabled": True, "port": free_port()}}))
         caps = []
-        for base in (tmp / "A", tmp / "B"):
+        for base in (tmp / "A", tmp / "B", tmp / "M"):
             cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
             cap.add_package(0, watts=35.0)
             cap.add_subdomain(0, 0, "core", watts=20.0)
@@ -139,8 +152,8 @@ def main() -> int:
         monitor = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                    "--duration", str(seconds)]
         bare = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
-        with caps[0].live(0.05), caps[1].live(0.05):
-            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b),
+        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05):
+            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b), "M": (monitor, env_m),
                                 "bare": (bare, dict(os.environ))}, seconds, warmup=min(20.0, seconds / 3))
     finally:
         comfy.kill()
@@ -154,6 +167,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for name, label in (("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
                         ("B", "monitor: bursty GPU without counter (fast sampling)"),
+                        ("M", "A + metrics endpoint on, nobody scraping"),
                         ("bare", "bare `python -c 'import time; time.sleep(N)'`")):
         r = res[name]
         extra = max(0.0, r["steady_pct"] - bare["steady_pct"]) if name != "bare" else 0.0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tray_app.reminders import ActivityState, ReminderEngine, load_engine, save_engine
 
-UTC = timezone.utc
+UTC = UTC
 MIN = 60.0
 
 

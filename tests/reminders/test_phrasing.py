@@ -6,7 +6,7 @@ import ast
 import json
 import re
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -126,11 +126,11 @@ def test_french_reminders_contain_no_english_sentence():
 
 def test_engine_speaks_french_with_french_numbers():
     i18n.set_language("fr")
-    clock = datetime(2025, 3, 10, 12, tzinfo=timezone.utc).timestamp()
+    clock = datetime(2025, 3, 10, 12, tzinfo=UTC).timestamp()
     engine = ReminderEngine(
         {"reminders.quiet_hours.enabled": False, "carbon_g_per_kwh": 56.0},
         lambda: clock,
-        timezone.utc,
+        UTC,
     )
     [reminder] = engine.evaluate(ActivityState(session_id="s", session_wh=52.0))
     assert "environ 4 recharges de smartphone (13 Wh chacune)" in reminder.body
@@ -138,9 +138,9 @@ def test_engine_speaks_french_with_french_numbers():
 
 
 def test_idle_model_tip_is_grounded_in_the_session_and_said_once():
-    clock = [datetime(2025, 3, 10, 12, tzinfo=timezone.utc).timestamp()]
+    clock = [datetime(2025, 3, 10, 12, tzinfo=UTC).timestamp()]
     engine = ReminderEngine(
-        {"reminders.quiet_hours.enabled": False}, lambda: clock[0], timezone.utc
+        {"reminders.quiet_hours.enabled": False}, lambda: clock[0], UTC
     )
     idle = ActivityState(
         session_id="s",

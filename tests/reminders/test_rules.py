@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from tray_app.reminders.rules import (
     period_key,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def ts(*args: int, tz=UTC) -> float:

@@ -8,11 +8,11 @@ only ever subtracts two readings of the same sensor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     """How a figure was obtained, in decreasing order of trust. Shown to the user everywhere."""
 
     COUNTER = "counter"  # a hardware energy counter (NVML total energy, RAPL energy_uj, hwmon energy)
@@ -20,7 +20,7 @@ class Method(str, Enum):
     ESTIMATED = "estimated"  # a model (utilisation x TDP); never presented as a measurement
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     GPU = "gpu"
     CPU = "cpu"
 

@@ -12,7 +12,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 DEFAULT_RATES = {
@@ -59,7 +59,7 @@ def settings_values() -> dict[str, Any]:
 def iso_utc(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
 def encode(fields: dict[str, Any]) -> dict[str, Any]:
