@@ -42,7 +42,7 @@ def test_a_tool_that_works_then_exits_is_one_session_with_the_gpu_energy_it_drew
         time.sleep(11.0)
         proc.kill()
         proc.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20  # detection runs every 5 s; CI machines are busy
         while engine.tracker is None or engine.tracker.sessions:
             assert time.monotonic() < deadline, "the session did not close after the tool exited"
             time.sleep(0.2)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from tests.ui import FakeEngine, status
 from tray_app import i18n
@@ -346,3 +346,22 @@ def test_an_hour_of_statuses_does_not_crash_the_interpreter(qtbot, tmp_path):
     worker.join()
     qtbot.waitUntil(lambda: len(seen) == 5000, timeout=5000)
     assert abs(sys.getrefcount(True) - before) < 50
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # offscreen has no stacking
+def test_a_reminder_from_the_engine_reaches_the_presenter_with_its_buttons(make_app, qtbot, monkeypatch):
+    """No notification service on this bus: our own popup shows it, with the three actions."""
+    from tray_app.reminders import Reminder
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    app = make_app()
+    reminder = Reminder(id="r1", ts=0.0, rule="session_energy", follow_up=False, session_id=1,
+                        values={"wh": 55.0}, title="Quick energy check",
+                        body="This session has drawn 55 Wh so far.", tip="Let the GPU rest.")
+    app.bridge.on_reminder(reminder)  # as the worker thread does
+    qtbot.waitUntil(lambda: app.presenter.popup is not None, timeout=3000)
+    popup = app.presenter.popup
+    assert "55 Wh" in " ".join(w.text() for w in popup.findChildren(QLabel))
+    buttons = {b.text().replace("&", "") for b in popup.findChildren(QPushButton)}
+    assert {"Snooze 1 h", "Not today", "Open history"} <= buttons
+    popup.close()

@@ -53,7 +53,8 @@ class TrayApp(QObject):
         )
         queued = Qt.ConnectionType.QueuedConnection
         self.bridge.status.connect(self.controller.on_status, queued)
-        self.bridge.reminder.connect(self.controller.on_reminder, queued)
+        self.presenter = self._make_presenter()
+        self.bridge.reminder.connect(self.presenter.show, queued)
         self.bridge.problem.connect(self.controller.on_problem, queued)
         self.ipc_command.connect(self._on_command, queued)
         self.controller.on_no_tray_message = self._note_without_tray
@@ -64,6 +65,25 @@ class TrayApp(QObject):
         self.tray_available: bool | None = None  # None while still waiting
         self.no_tray_window: Any | None = None
         self.state_writes: list[threading.Thread] = []
+
+    def _make_presenter(self) -> Any:
+        """Reminders with buttons: freedesktop notifications, else our own popup near the tray.
+        Its do-not-disturb/full-screen verdict is cached on the GUI thread; the engine's
+        worker only reads it (a veto holds the reminder back, and it waits in the menu)."""
+        from tray_app.ui.reminder_presenter import ReminderPresenter
+
+        engine = self.engine
+        presenter = ReminderPresenter(
+            self.controller,
+            lambda: engine.snooze_reminders(3600),
+            getattr(engine, "not_today", lambda: engine.snooze_reminders(None)),
+            self.controller.open_history,
+            anchor=lambda: self.controller.tray.geometry(),
+        )
+        if hasattr(engine, "add_veto"):
+            engine.add_veto(presenter.veto)
+        self.controller.presenter = presenter
+        return presenter
 
     def send_command(self, command: str) -> None:
         """Thread-safe: hand a later launch's command to the GUI thread."""

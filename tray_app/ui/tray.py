@@ -272,7 +272,8 @@ class TrayController(QObject):
     def open_settings(self) -> None:
         module = optional_module("tray_app.ui.settings_dialog")
         if module is not None and hasattr(module, "open_settings"):
-            module.open_settings(parent=None, on_saved=self.settings_saved)
+            module.open_settings(parent=None, on_saved=self.settings_saved,
+                                 presenter=getattr(self, "presenter", None))
             return
         self.say(_("The Settings window is not available yet: run “raison-garder config” in a terminal."))
 

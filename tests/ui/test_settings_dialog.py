@@ -1,0 +1,241 @@
+"""The Settings window on the offscreen platform: every setting has an editor in its tab, wrong
+input is refused with the reason, good input reaches settings.json (the file `raison-garder
+config` reads), Cancel writes nothing, Restore defaults, start at login, and the preview."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QTime
+
+from tray_app import i18n
+from tray_app.autostart import XdgAutostart
+from tray_app.settings import load_settings, settings_path
+from tray_app.settings_schema import SCHEMA, defaults, effective_country
+from tray_app.ui.settings_dialog import SettingsDialog, open_settings
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+
+
+class FakePresenter:
+    def __init__(self) -> None:
+        self.shown: list[tuple[object, bool]] = []
+
+    def show(self, reminder, preview: bool = False):
+        self.shown.append((reminder, preview))
+        return "popup"
+
+
+@pytest.fixture
+def autostart(tmp_path) -> XdgAutostart:
+    return XdgAutostart(tmp_path / "autostart")  # never the real ~/.config/autostart
+
+
+@pytest.fixture
+def dialog(qtbot, autostart):
+    saved: list[int] = []
+    dlg = SettingsDialog(None, on_saved=lambda: saved.append(1), presenter=FakePresenter(),
+                         autostart=autostart)  # fmt: skip
+    dlg.saved_calls = saved
+    qtbot.addWidget(dlg)
+    dlg.show()
+    yield dlg
+    i18n.set_language("en")
+
+
+def spin(dlg, key):
+    return dlg.fields[key].spin
+
+
+def test_every_setting_has_an_editor_in_a_tab(dialog):
+    assert set(dialog.fields) == {o.key for o in SCHEMA}
+    tabs = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
+    assert tabs == ["General", "Reminders", "Measurement", "Money && carbon", "Tools",
+                    "Privacy && data", "Advanced"]  # fmt: skip
+    # Numbers carry their unit and range; choices their translated labels; secrets are masked.
+    assert spin(dialog, "reminders.session_wh").suffix() == " Wh"
+    assert spin(dialog, "idle_split_min").maximum() == 240
+    assert dialog.messages["idle_split_min"].text() == "from 1 to 240"
+    assert dialog.messages["reminders.daily_wh"].text() == "from 1 to 1000000"
+    combo = dialog.fields["reminders.budget_period"].combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["No budget", "Per day",
+                                                                 "Per week"]  # fmt: skip
+    assert (
+        dialog.fields["metrics.token"].edit.echoMode() != dialog.fields["currency"].edit.echoMode()
+    )
+
+
+def test_invalid_input_is_refused_with_the_reason(dialog):
+    token = dialog.fields["metrics.token"].edit
+    token.setText("short")
+    message = dialog.messages["metrics.token"]
+    assert not message.isHidden()
+    assert message.text() == "must be empty or 16 to 256 characters without spaces"
+    assert "color: #c62828" in message.styleSheet()
+    assert not dialog.ok_button.isEnabled() and not dialog.apply_button.isEnabled()
+    assert "Please correct" in dialog.problem_label.text()
+    token.setText("")
+    assert dialog.ok_button.isEnabled()
+
+    dialog.fields["country"].edit.setText("France")
+    assert "two-letter country code" in dialog.messages["country"].text()
+    assert not dialog.ok_button.isEnabled()
+    dialog.ok_button.click()  # disabled: nothing happens
+    assert not settings_path().exists()
+
+
+def test_an_empty_number_is_refused(dialog):
+    box = spin(dialog, "idle_split_min")
+    box.lineEdit().clear()
+    box.lineEdit().textEdited.emit("")
+    assert not dialog.ok_button.isEnabled()
+    assert dialog.messages["idle_split_min"].text() == "must be a whole number between 1 and 240"
+
+
+def test_rules_across_settings_are_shown(dialog):
+    dialog.fields["reminders.quiet_hours.enabled"].box.setChecked(True)
+    dialog.fields["reminders.quiet_hours.start"].edit.setTime(QTime(7, 0))
+    dialog.fields["reminders.quiet_hours.end"].edit.setTime(QTime(7, 0))
+    assert (
+        "Quiet hours cannot start and end at the same time (07:00)" in dialog.problem_label.text()
+    )
+    assert not dialog.ok_button.isEnabled()
+    dialog.fields["reminders.quiet_hours.end"].edit.setTime(QTime(8, 0))
+    assert dialog.ok_button.isEnabled() and dialog.problem_label.isHidden()
+
+
+def test_switched_off_settings_are_greyed(dialog):
+    toggle = dialog.fields["reminders.session_wh.enabled"].box
+    assert spin(dialog, "reminders.session_wh").isEnabled()
+    toggle.setChecked(False)
+    assert not spin(dialog, "reminders.session_wh").isEnabled()
+    assert not dialog.labels["reminders.session_wh"].isEnabled()
+    assert not dialog.fields["metrics.port"].widget.isEnabled()  # metrics are off by default
+
+
+def test_valid_input_round_trips_to_disk(dialog):
+    spin(dialog, "reminders.session_wh").setValue(80.0)
+    dialog.fields["reminders.quiet_hours.enabled"].box.setChecked(True)
+    dialog.fields["reminders.quiet_hours.start"].edit.setTime(QTime(23, 0))
+    dialog.fields["reminders.budget_period"].combo.setCurrentIndex(2)
+    tools = dialog.fields["tools.extra_patterns"]
+    tools.add_row(["mytool", "*/my_sd_script.py"], edit=False)
+    dialog.fields["images.output_dirs"].add_row(["~/ComfyUI/output"], edit=False)
+    dialog.ok_button.click()
+    assert dialog.saved_calls == [1]
+    assert not dialog.isVisible()
+
+    values = load_settings().values
+    assert values["reminders.session_wh"] == 80.0
+    assert values["reminders.quiet_hours.enabled"] is True
+    assert values["reminders.quiet_hours.start"] == "23:00"
+    assert values["reminders.budget_period"] == "week"
+    assert values["tools.extra_patterns"] == [{"name": "mytool", "match": "*/my_sd_script.py"}]
+    assert values["images.output_dirs"] == ["~/ComfyUI/output"]
+    # Only what differs from the defaults is written: country-based figures keep following.
+    document = json.loads(settings_path().read_text(encoding="utf-8"))
+    assert "carbon_g_per_kwh" not in json.dumps(document)
+    assert document["reminders"]["session_wh"] == 80.0
+
+
+def test_a_bad_tool_entry_is_refused(dialog):
+    dialog.fields["tools.extra_patterns"].add_row(["My Tool!", "*/x.py"], edit=False)
+    assert "name must be 1 to 40 of a-z" in dialog.messages["tools.extra_patterns"].text()
+    assert not dialog.ok_button.isEnabled()
+    dialog.fields["tools.extra_patterns"].table.selectRow(0)
+    dialog.fields["tools.extra_patterns"].remove_selected()
+    assert dialog.ok_button.isEnabled()
+
+
+def test_cancel_writes_nothing(dialog):
+    spin(dialog, "reminders.session_wh").setValue(120.0)
+    dialog.cancel_button.click()
+    assert not settings_path().exists()
+    assert dialog.saved_calls == []
+
+
+def test_apply_saves_and_stays_open(dialog):
+    spin(dialog, "idle_split_min").setValue(20)
+    dialog.apply_button.click()
+    assert load_settings().values["idle_split_min"] == 20
+    assert dialog.isVisible() and dialog.saved_calls == [1]
+
+
+def test_restore_defaults(dialog):
+    spin(dialog, "reminders.session_wh").setValue(120.0)
+    dialog.apply_button.click()
+    assert load_settings().values["reminders.session_wh"] == 120.0
+    dialog.restore_button.click()
+    assert spin(dialog, "reminders.session_wh").value() == 50.0
+    assert load_settings().values["reminders.session_wh"] == 120.0, "not saved before OK"
+    dialog.ok_button.click()
+    values = load_settings().values
+    assert values == defaults(effective_country(values)) | {"start_at_login": True}
+    assert set(json.loads(settings_path().read_text(encoding="utf-8"))) == {"version"}
+
+
+def test_country_defaults_follow_a_new_country(dialog):
+    carbon = spin(dialog, "carbon_g_per_kwh")
+    dialog.fields["country"].edit.setText("FR")
+    assert carbon.value() == pytest.approx(56.0, abs=1)
+    dialog.fields["country"].edit.setText("DE")
+    assert carbon.value() == pytest.approx(381.0, abs=1)
+    dialog.ok_button.click()
+    document = json.loads(settings_path().read_text(encoding="utf-8"))
+    assert document.get("country") == "DE" and "carbon_g_per_kwh" not in document
+
+
+def test_start_at_login_reads_and_writes_the_os_entry(dialog, autostart, qtbot):
+    box = dialog.fields["start_at_login"].box
+    assert box.isChecked() is False, "the OS entry is the truth: none yet"
+    box.setChecked(True)
+    dialog.apply_button.click()
+    assert autostart.is_enabled()
+    box.setChecked(False)
+    dialog.apply_button.click()
+    assert not autostart.is_enabled()
+
+
+def test_language_change_applies_after_save(dialog):
+    combo = dialog.fields["language"].combo
+    combo.setCurrentIndex(combo.findData("fr"))
+    assert i18n.current_language() == "en", "not before it is saved"
+    dialog.ok_button.click()
+    assert i18n.current_language() == "fr"
+
+
+def test_preview_shows_a_realistic_reminder_in_the_chosen_language(dialog):
+    presenter = dialog.presenter
+    spin(dialog, "reminders.session_wh").setValue(80.0)
+    dialog.preview_button.click()
+    reminder, preview = presenter.shown[-1]
+    assert preview is True
+    assert "88 Wh" in reminder.body  # 10 % past the threshold the user is choosing
+    assert reminder.title and reminder.tip
+    combo = dialog.fields["language"].combo
+    combo.setCurrentIndex(combo.findData("fr"))
+    dialog.preview_button.click()
+    french, _preview = presenter.shown[-1]
+    assert french.body != reminder.body and "88 Wh" in french.body.replace("\u202f", " ")
+    assert i18n.current_language() == "en", "the preview does not change the app's language"
+    assert not settings_path().exists()
+
+
+def test_open_settings_reuses_the_open_window(qtbot, autostart):
+    first = open_settings(presenter=FakePresenter(), autostart=autostart)
+    qtbot.addWidget(first)
+    assert open_settings() is first
+    first.cancel_button.click()
+    qtbot.waitUntil(lambda: not first.isVisible())
+
+
+def test_the_dialog_speaks_french(qtbot, autostart):
+    i18n.set_language("fr")
+    try:
+        dlg = SettingsDialog(None, presenter=FakePresenter(), autostart=autostart)
+        qtbot.addWidget(dlg)
+        tabs = [dlg.tabs.tabText(i) for i in range(dlg.tabs.count())]
+        assert tabs[1] == "Rappels" and dlg.preview_button.text() == "Aperçu d’un rappel"
+    finally:
+        i18n.set_language("en")

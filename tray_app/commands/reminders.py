@@ -1,0 +1,145 @@
+"""`raison-garder reminders`: what the gentle reminders said, newest first, and how each reached
+you (shown, or held back by do-not-disturb or a full-screen window)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from tray_app.i18n import _
+
+TABLE_DEFAULT_LIMIT = 30
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from tray_app.commands.sessions import positive_int
+
+    p = subparsers.add_parser(
+        "reminders",
+        help=_("List the reminders given so far, newest first."),
+        description=_("List the reminders given so far, newest first."),
+    )
+    p.add_argument("--json", action="store_true", help=_("print a JSON array"))
+    p.add_argument("--limit", type=positive_int, metavar="N", help=_("at most N reminders"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from tray_app.commands.sessions import open_store_or_report
+    from tray_app.store import StoreError
+
+    store = open_store_or_report()
+    if store is None:
+        return 1
+    limit = args.limit or (None if args.json else TABLE_DEFAULT_LIMIT)
+    try:
+        with store:
+            rows = store.list_reminders(limit=limit)
+    except StoreError as exc:
+        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump([as_json(r) for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(render_table(rows, limit))
+    return 0
+
+
+def as_json(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["time"] = datetime.fromtimestamp(row["ts"]).astimezone().isoformat(timespec="seconds")
+    return out
+
+
+def rule_label(rule: str) -> str:
+    labels = {
+        "session_energy": _("Session energy"),
+        "daily_energy": _("Energy today"),
+        "continuous": _("Generating without a break"),
+        "images": _("Images"),
+        "power_limit": _("GPU near its power limit"),
+        "budget_80": _("80 % of the budget"),
+        "budget_100": _("Budget reached"),
+    }
+    return labels.get(rule, rule)
+
+
+def delivery_label(delivery: str | None) -> str:
+    if not delivery:
+        return _("not recorded")
+    if delivery == "shown":
+        return _("shown")
+    if delivery.startswith("held:"):
+        reason = delivery.removeprefix("held:")
+        why = {
+            "dnd": _("do-not-disturb"),
+            "fullscreen": _("full-screen app"),
+        }.get(reason, reason)
+        return _("held back ({reason})").format(reason=why)
+    return delivery
+
+
+def _n(value: Any) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if isinstance(value, (int, float)) else "?"
+
+
+def values_text(rule: str, values: dict[str, Any]) -> str:
+    """The measured figure against its threshold, in the rule's unit."""
+    value, threshold = values.get("value"), values.get("threshold")
+    unit = {
+        "session_energy": "Wh",
+        "daily_energy": "Wh",
+        "continuous": _("min"),
+        "images": _("images"),
+        "power_limit": _("min"),
+        "budget_80": "%",
+        "budget_100": "%",
+    }.get(rule, "")
+    if value is None:
+        return "-"
+    text = _("{value} {unit} (threshold {threshold})").format(
+        value=_n(value), unit=unit, threshold=_n(threshold)
+    )
+    if values.get("energy_estimated"):
+        text += " " + _("estimated")
+    return text
+
+
+def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
+    if not rows:
+        return _(
+            "No reminders yet. They appear while the monitor runs (the tray icon, or "
+            "`raison-garder monitor`) and a session passes a threshold: energy per session or "
+            "per day, time without a break, images, or a budget. Tune them with "
+            "`raison-garder config set reminders.session_wh 80` (see `raison-garder config show`) "
+            "or in the tray's Settings window."
+        )
+    header = (_("Time"), _("Rule"), _("Session"), _("Values"), _("Delivered"))
+    body = [
+        (
+            datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M"),
+            rule_label(r["rule"]),
+            "-" if r.get("session_id") is None else str(r["session_id"]),
+            values_text(r["rule"], r.get("values") or {}),
+            delivery_label(r.get("delivery")),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def fmt(line: tuple[str, ...]) -> str:
+        cells = [
+            c.rjust(w) if i == 2 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    lines = [fmt(header), *(fmt(line) for line in body)]
+    if limit is not None and len(rows) >= limit:
+        lines.append(
+            _("Showing the {shown} newest; use --limit N to see more.").format(shown=len(rows))
+        )
+    return "\n".join(lines)
