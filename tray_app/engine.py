@@ -47,8 +47,10 @@ class SessionView:
     cpu_wh: float
     total_wh: float
     images: int | None
-    method: str  # counter | sampled | estimated
+    method: str  # counter | sampled | estimated: the weakest part of the total
     manual: bool
+    gpu_method: str | None = None  # how each part was obtained
+    cpu_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,6 +525,7 @@ class Engine:
             start_wall=s.start_ts, duration_s=s.duration_s(now), active_s=s.active_s,
             gpu_wh=totals["gpu_wh"], cpu_wh=totals["cpu_wh"], total_wh=totals["total_wh"],
             images=s.images, method=totals["energy_method"] or "unknown", manual=s.manual,
+            gpu_method=totals["gpu_method"], cpu_method=totals["cpu_method"],
         )
 
     def run(self, stop: threading.Event | None = None, duration_s: float | None = None) -> None:

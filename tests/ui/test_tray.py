@@ -365,3 +365,16 @@ def test_a_reminder_from_the_engine_reaches_the_presenter_with_its_buttons(make_
     buttons = {b.text().replace("&", "") for b in popup.findChildren(QPushButton)}
     assert {"Snooze 1 h", "Not today", "Open history"} <= buttons
     popup.close()
+
+
+def test_a_session_with_a_measured_gpu_and_an_estimated_cpu_reads_partly_estimated():
+    from tray_app.engine import SessionView
+    from tray_app.ui.texts import session_text
+
+    base = dict(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0, duration_s=600.0,
+                active_s=500.0, gpu_wh=40.0, cpu_wh=2.0, total_wh=42.0, images=None,
+                method="estimated", manual=False)
+    assert session_text(SessionView(**base, gpu_method="counter", cpu_method="estimated")).endswith(
+        "partly estimated")
+    assert session_text(SessionView(**base, gpu_method=None, cpu_method="estimated")).endswith(
+        "· estimated")

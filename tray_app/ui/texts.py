@@ -48,7 +48,9 @@ def session_text(session: Any) -> str:
     if session.images is not None:
         parts.append(ngettext("{n} image", "{n} images", session.images).format(n=session.images))
     if str(getattr(session.method, "value", session.method)) == "estimated":
-        parts.append(_("estimated"))
+        # GPU measured, CPU estimated (the common case without RAPL) is not "estimated".
+        measured_gpu = getattr(session, "gpu_method", None) in ("counter", "sampled")
+        parts.append(_("partly estimated") if measured_gpu else _("estimated"))
     return " · ".join(parts)
 
 
