@@ -415,7 +415,7 @@ SCHEMA: tuple[Option, ...] = (
     Option("reminders.continuous_min.enabled", Bool(), True, N_("Remind me after generating without a pause for…")),
     Option("reminders.continuous_min", Int(1, 1440), 60,
            N_("Minutes of continuous generation before a reminder"), _MIN, enabled_by="reminders.continuous_min.enabled"),
-    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in a day")),
+    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in one session")),
     Option("reminders.images", Int(1, 100_000), 100,
            N_("Images in one session before a reminder"), N_("images"), enabled_by="reminders.images.enabled"),
     Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time")),
