@@ -95,3 +95,18 @@ def test_pausing_neither_measures_nor_invents_the_gap():
     monitor.set_paused(False)
     drive(monitor, clock, 10)
     assert monitor.last.energy_j() - before < 100.0 * 11
+
+
+def test_a_gpu_reporting_its_one_second_average_needs_no_fast_sampling():
+    """Windows of a known average tile the time exactly: 1 Hz is enough, even when busy."""
+    clock = Clock()
+
+    class AveragingGpu(ScriptedGpu):
+        def read(self):
+            r = super().read()
+            return Reading(source=r.source, kind=r.kind, t=r.t, method=r.method, power_w=r.power_w,
+                           power_avg_w=r.power_w, avg_window_s=1.0, busy=r.busy)
+
+    gpu = AveragingGpu(clock, lambda t: 300.0 if int(t * 3) % 2 else 60.0)
+    drive(Monitor([gpu], interval_s=1.0, clock=clock, wall=clock), clock, 30)
+    assert gpu.reads <= 31

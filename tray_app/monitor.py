@@ -2,9 +2,11 @@
 
 Sampling is adaptive per source. Counter-backed sources (NVML total energy, RAPL) are read at
 the base interval: the counter carries the energy, the reading only refreshes the display.
-A source without counter is sampled fast (10 Hz) while it is busy or its power moves, so the
-short bursts of diffusion steps are integrated, and slowly otherwise, so an idle machine costs
-next to nothing. Snapshots are published at the base interval only.
+So are sources that report a trailing average over a known window (NVML power on Ampere+):
+consecutive windows tile the time. A source with neither is sampled fast (10 Hz) while it is
+busy or its power moves, so the short bursts of diffusion steps are integrated, and slowly
+otherwise, so an idle machine costs next to nothing. Snapshots are published at the base
+interval only.
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ class _Source:
 
     def note_activity(self, prev: Reading | None, cur: Reading) -> None:
         if not self.wants_fast():
+            return
+        if cur.power_avg_w is not None and cur.avg_window_s:
+            # The board integrates for us over a known window (NVML on Ampere+): reading once
+            # per window tiles the time exactly (see energy.py), faster reads add nothing.
+            self.fast_until = 0.0
             return
         active = bool(cur.busy)
         if prev is not None and prev.power_w is not None and cur.power_w is not None:
