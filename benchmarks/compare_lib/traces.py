@@ -99,6 +99,15 @@ TRACES: dict[str, Trace] = {
                               instant_field=False, trace=with_noise(spikes(d))),
         ),
         Trace(
+            "no-counter-ampere", "No counter, Ampere, sub-second spikes",
+            "RTX 3060 (Ampere) whose energy counter answers NOT_SUPPORTED (as under some "
+            "virtualised or laptop set-ups): 0.2 s at 250 W once a second over 60 W. "
+            "PowerUsage is the 1 s average; field 186 answers.",
+            lambda d: FakeGpu(name="NVIDIA GeForce RTX 3060", power_limit_w=170.0,
+                              memory_total_mb=12288, architecture=7, energy="unsupported",
+                              trace=with_noise(spikes(d))),
+        ),
+        Trace(
             "no-counter", "No energy counter",
             "GTX 1080 Ti (Pascal: no total-energy counter, PowerUsage instantaneous; the "
             "instant-power field 186 answers), the diffusion bursts at 200-240 W.",
