@@ -21,16 +21,19 @@ from pathlib import Path
 from tray_app.i18n import _
 from tray_app.paths import drm_root
 from tray_app.sensors.base import Discovery, Kind, Method, Reading
-from tray_app.sensors.rapl import EnergyCounter, SysfsFile, read_int, read_text
+from tray_app.sensors.rapl import (
+    CounterFileSensor,
+    EnergyCounter,
+    SysfsFile,
+    read_int,
+    read_text,
+    reason,
+)
 
 _CARD = re.compile(r"card(\d+)")
 AMD_POWER_FILES = ("power1_average", "power1_input")  # order of preference
 INTEL_DRIVERS = ("i915", "xe")
 BUSY_PCT = 5.0  # above this utilisation a GPU counts as working (idle desktops sit at 0-3 %)
-
-
-def _reason(exc: BaseException) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _open_optional(path: Path) -> SysfsFile | None:
@@ -77,7 +80,7 @@ class AmdGpuSensor:
             try:
                 value = f.read_int()
             except (OSError, ValueError) as exc:
-                errors.append(f"{f.path.name}: {_reason(exc)}")
+                errors.append(f"{f.path.name}: {reason(exc)}")
                 continue
             if i:
                 self._power.insert(0, self._power.pop(i))
@@ -119,7 +122,7 @@ class AmdGpuSensor:
                 f.close()
 
 
-class IntelGpuSensor:
+class IntelGpuSensor(CounterFileSensor):
     """Intel discrete GPU energy counter (`energy1_input`, microjoules)."""
 
     kind = Kind.GPU
@@ -135,29 +138,9 @@ class IntelGpuSensor:
         self.source = f"intel:{card}"
         self.label = _label(device, _("Intel GPU ({card})").format(card=card))
         self._clock = clock
-        self._energy = energy
+        self._file = energy
         # 64-bit in the driver: going backwards means a driver reload, not a wrap.
         self._counter = EnergyCounter(unit_j=1e-6, max_raw=None)
-
-    def read(self) -> Reading:
-        t = self._clock()
-        try:
-            raw = self._energy.read_int()
-        except (OSError, ValueError) as exc:
-            return Reading(
-                self.source,
-                self.kind,
-                t,
-                self.method,
-                error=_("Could not read {path}: {reason}").format(
-                    path=self._energy.path, reason=_reason(exc)
-                ),
-            )
-        energy_j, power_w = self._counter.update(raw, t)
-        return Reading(self.source, self.kind, t, self.method, power_w=power_w, energy_j=energy_j)
-
-    def close(self) -> None:
-        self._energy.close()
 
 
 def _cards(root: Path) -> list[tuple[str, Path]]:
@@ -231,7 +214,7 @@ def discover_hwmon_gpus(
     except OSError as exc:
         return Discovery(
             (),
-            error=_("Could not list {path}: {reason}").format(path=root, reason=_reason(exc)),
+            error=_("Could not list {path}: {reason}").format(path=root, reason=reason(exc)),
             details=details,
         )
     sensors: list[AmdGpuSensor | IntelGpuSensor] = []

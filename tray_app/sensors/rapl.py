@@ -126,7 +126,41 @@ class EnergyCounter:
         return self.energy_j, power
 
 
-class RaplPackageSensor:
+class CounterFileSensor:
+    """A sensor reading one sysfs energy counter (RAPL `energy_uj`, hwmon `energy1_input`):
+    energy from the unwrapped counter, power from successive deltas. Subclasses set `source`,
+    `label`, `kind`, `_clock`, `_file` and `_counter`."""
+
+    method = Method.COUNTER
+    source: str
+    label: str
+    kind: Kind
+    _clock: Callable[[], float]
+    _file: SysfsFile
+    _counter: EnergyCounter
+
+    def read(self) -> Reading:
+        t = self._clock()
+        try:
+            raw = self._file.read_int()
+        except (OSError, ValueError) as exc:
+            return Reading(
+                self.source,
+                self.kind,
+                t,
+                self.method,
+                error=_("Could not read {path}: {reason}").format(
+                    path=self._file.path, reason=reason(exc)
+                ),
+            )
+        energy_j, power_w = self._counter.update(raw, t)
+        return Reading(self.source, self.kind, t, self.method, power_w=power_w, energy_j=energy_j)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class RaplPackageSensor(CounterFileSensor):
     """One CPU package's RAPL energy counter. Method COUNTER; power from successive deltas."""
 
     kind = Kind.CPU
@@ -148,28 +182,10 @@ class RaplPackageSensor:
         self._file = SysfsFile(zone / "energy_uj")  # may raise PermissionError: discovery handles
         self._counter = EnergyCounter(unit_j=1e-6, max_raw=max_range_uj)
 
-    def read(self) -> Reading:
-        t = self._clock()
-        try:
-            raw = self._file.read_int()
-        except (OSError, ValueError) as exc:
-            return Reading(
-                self.source,
-                self.kind,
-                t,
-                self.method,
-                error=_("Could not read {path}: {reason}").format(
-                    path=self._file.path, reason=_reason(exc)
-                ),
-            )
-        energy_j, power_w = self._counter.update(raw, t)
-        return Reading(self.source, self.kind, t, self.method, power_w=power_w, energy_j=energy_j)
-
-    def close(self) -> None:
-        self._file.close()
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """The OS's short reason ("Permission denied") rather than the whole exception text."""
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
@@ -241,7 +257,7 @@ def discover_rapl(
     except OSError as exc:
         return Discovery(
             (),
-            error=_("Could not list {path}: {reason}").format(path=root, reason=_reason(exc)),
+            error=_("Could not list {path}: {reason}").format(path=root, reason=reason(exc)),
             details={"root": str(root), "domains": [], "readable": False},
         )
     domains = [{"name": name, "path": str(path)} for _n, path, name in packages]
@@ -279,7 +295,7 @@ def discover_rapl(
             return Discovery(
                 (),
                 error=_("Could not open {path}: {reason}").format(
-                    path=path / "energy_uj", reason=_reason(exc)
+                    path=path / "energy_uj", reason=reason(exc)
                 ),
                 details=details,
             )
