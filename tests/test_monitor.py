@@ -59,7 +59,7 @@ def test_a_busy_gpu_without_counter_is_sampled_fast_then_slows_down():
     monitor = Monitor([gpu], interval_s=1.0, clock=clock, wall=clock)
     drive(monitor, clock, 30)
     busy_reads = gpu.reads
-    assert busy_reads >= 280  # ~10 Hz while generating
+    assert busy_reads >= 190  # ~7 Hz while generating
     drive(monitor, clock, 60)
     assert gpu.reads - busy_reads <= 60 + 35  # back to 1 Hz a few seconds after it stopped
 

@@ -67,7 +67,7 @@ def test_before_ampere_without_counter_the_monitor_samples_fast_while_the_gpu_wo
                             architecture=4))
     acc, truth, monitor = measure(rig, 20.0)
     assert acc.energy_j == pytest.approx(truth, rel=0.05)
-    assert monitor.reads > 100  # ~10 Hz while the GPU works, 1 Hz when idle
+    assert monitor.reads > 70  # ~7 Hz while the GPU works, 1 Hz when idle
 
 
 @pytest.mark.slow
