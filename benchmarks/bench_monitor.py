@@ -8,7 +8,7 @@ Three children run side by side for the same wall time, each with its own data d
      samples are stored, detection runs): the everyday case;
   B. the same with a GPU *without* counter playing sub-second diffusion bursts (Ampere+: its
      1 s power averages are tiled at 1 Hz);
-  C. the same on a pre-Ampere board without counter nor average: 10 Hz sampling while busy;
+  C. the same on a pre-Ampere board without counter nor average: ~7 Hz sampling while busy;
   D. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
 CPU seconds (user+sys) and peak RSS come from os.wait4 on each child. The fake hardware is fed
 by this process (its cost is not charged to the children).
@@ -174,7 +174,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for name, label in (("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
                         ("B", "monitor: bursty GPU without counter, Ampere+ (1 s averages tiled)"),
-                        ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (10 Hz)"),
+                        ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (~7 Hz while busy)"),
                         ("M", "A + metrics endpoint on, nobody scraping"),
                         ("bare", "bare `python -c 'import time; time.sleep(N)'`")):
         r = res[name]

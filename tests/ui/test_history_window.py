@@ -271,3 +271,13 @@ def test_the_calendar_works_from_the_keyboard(qtbot, window):
     assert picked.args[0] == cal.last - timedelta(days=8)
     assert window.from_edit.date().toPython() == cal.last - timedelta(days=8)
     assert window.dates_check.isChecked()
+
+
+def test_detail_puts_wh_per_image_beside_the_public_reference_for_the_model_family(qtbot, window):
+    session = {"id": 7, "tool": "comfyui", "start_ts": 1_700_000_000.0, "end_ts": 1_700_000_600.0,
+               "duration_s": 600.0, "active_s": 500.0, "total_wh": 38.0, "gpu_wh": 34.0,
+               "cpu_wh": 4.0, "energy_method": "counter", "status": "complete", "images": 20,
+               "wh_per_image": 1.9, "model_family": "sdxl", "model_name": "sd_xl_base_1.0"}
+    window.detail.show_session(session, [], [])
+    text = window.detail.values["wh_per_image"].text()
+    assert "1.9 Wh" in text and "1.64" in text and "H100" in text

@@ -378,3 +378,13 @@ def test_a_session_with_a_measured_gpu_and_an_estimated_cpu_reads_partly_estimat
         "partly estimated")
     assert session_text(SessionView(**base, gpu_method=None, cpu_method="estimated")).endswith(
         "· estimated")
+
+
+def test_the_session_line_gives_wh_per_image_once_images_are_counted():
+    from tray_app.engine import SessionView
+    from tray_app.ui.texts import session_text
+
+    s = SessionView(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0, duration_s=600.0,
+                    active_s=500.0, gpu_wh=36.0, cpu_wh=2.0, total_wh=38.0, images=20,
+                    method="counter", manual=False)
+    assert "20 images · 1.90 Wh per image" in session_text(s)

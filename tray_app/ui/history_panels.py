@@ -202,9 +202,7 @@ class DetailPanel(QWidget):
             f"{fmt.method_explanation(s.get('energy_method'))}",
             "status": fmt.status_label(s.get("status")),
             "images": fmt.images_text(s.get("images")),
-            "wh_per_image": fmt.energy(s.get("wh_per_image"), approx)
-            if s.get("wh_per_image") is not None
-            else "-",
+            "wh_per_image": self._per_image(s, approx),
             "co2": fmt.co2(s.get("co2_g"), approx),
             "cost": fmt.money(s.get("cost"), str(s.get("currency") or ""), approx),
             "model": s.get("model_name") or s.get("model_family") or "-",
@@ -216,6 +214,21 @@ class DetailPanel(QWidget):
         }
         for key, text in values.items():
             self.values[key].setText(text)
+
+
+    @staticmethod
+    def _per_image(s: dict[str, Any], approx: bool) -> str:
+        """Wh per image, beside the published reference for the model family when known."""
+        per = s.get("wh_per_image")
+        if per is None:
+            return "-"
+        text = fmt.energy(per, approx)
+        family = s.get("model_family")
+        if family and family != "unknown":
+            from tray_app.images.models import comparison_sentence
+
+            text += "\n" + comparison_sentence(per, family)
+        return text
 
 
 class EmptyState(QWidget):

@@ -47,6 +47,8 @@ def session_text(session: Any) -> str:
     parts = [str(session.tool_label), duration_text(session.duration_s), wh_text(session.total_wh)]
     if session.images is not None:
         parts.append(ngettext("{n} image", "{n} images", session.images).format(n=session.images))
+        if session.images > 0:
+            parts.append(_("{wh:.2f} Wh per image").format(wh=session.total_wh / session.images))
     if str(getattr(session.method, "value", session.method)) == "estimated":
         # GPU measured, CPU estimated (the common case without RAPL) is not "estimated".
         measured_gpu = getattr(session, "gpu_method", None) in ("counter", "sampled")
