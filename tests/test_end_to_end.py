@@ -145,3 +145,17 @@ def test_headless_monitor_prints_one_line_per_interval_and_nothing_with_quiet(fa
     quiet = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                             "--duration", "1.5"], capture_output=True, text=True, timeout=60)
     assert quiet.returncode == 0 and quiet.stdout.strip() == ""
+
+
+@pytest.mark.slow
+def test_without_a_display_the_app_says_so_in_one_line_and_monitors_headless():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    lines = out.splitlines()
+    assert lines[0] == "No display found: running the headless monitor instead (Ctrl+C to stop)."
+    assert any("cpu:estimate" in line and "W" in line for line in lines[1:])
+    assert proc.returncode in (0, 130) and "Traceback" not in err
