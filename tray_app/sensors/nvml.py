@@ -31,6 +31,7 @@ other driver is ever tried.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
 import re
@@ -388,24 +389,7 @@ class NvmlGpuSensor:
         energy = self._fold_counter(t, counter, power) if counter is not None else None
         error = None if power is not None else _("The driver did not report this GPU's power.")
         window = AVG_WINDOW_S if average is not None else None
-        if not full:
-            return Reading(
-                self.source,
-                self.kind,
-                t,
-                self.method,
-                power_w=power,
-                energy_j=energy,
-                power_avg_w=average,
-                avg_window_s=window,
-                error=error,
-            )
-
-        util = call("nvmlDeviceGetUtilizationRates", self._handle, key=self.index)
-        util_pct = None if isinstance(util, Unavailable) else float(util.gpu)
-        memory = call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
-        memory_mb = None if isinstance(memory, Unavailable) else memory.used / _MIB
-        return Reading(
+        power_only = Reading(
             self.source,
             self.kind,
             t,
@@ -414,12 +398,22 @@ class NvmlGpuSensor:
             energy_j=energy,
             power_avg_w=average,
             avg_window_s=window,
+            error=error,
+        )
+        if not full:
+            return power_only
+
+        util = call("nvmlDeviceGetUtilizationRates", self._handle, key=self.index)
+        util_pct = None if isinstance(util, Unavailable) else float(util.gpu)
+        memory = call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
+        memory_mb = None if isinstance(memory, Unavailable) else memory.used / _MIB
+        return dataclasses.replace(
+            power_only,
             busy=None if util_pct is None else util_pct >= BUSY_UTIL_PCT,
             utilisation_pct=util_pct,
             memory_used_mb=memory_mb,
             power_limit_w=self._power_limit(t),
             pids=self._running_pids(t),
-            error=error,
         )
 
     def _read_power(self) -> tuple[float | None, float | None]:
