@@ -15,8 +15,9 @@ DEFAULT_PORT = 9612  # the settings default; unassigned in Prometheus' port list
 
 
 def is_loopback(bind: str) -> bool:
-    if bind in ("localhost", ""):
-        return bind == "localhost"
+    """127.0.0.0/8, ::1 or localhost: addresses only this computer can reach."""
+    if bind == "localhost":
+        return True
     try:
         return ipaddress.ip_address(bind).is_loopback
     except ValueError:

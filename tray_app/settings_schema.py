@@ -556,9 +556,10 @@ def _budget(v: Mapping[str, Any]) -> str | None:
 
 
 def _metrics_exposure(v: Mapping[str, Any]) -> str | None:
+    from tray_app.metrics_config import is_loopback
+
     bind = v["metrics.bind"]
-    local = bind == "localhost" or ipaddress.ip_address(bind).is_loopback
-    if not local and not v["metrics.token"]:
+    if not is_loopback(bind) and not v["metrics.token"]:
         return _(
             "metrics.bind {bind} lets other computers read your usage: set metrics.token first, or keep metrics.bind at 127.0.0.1."
         ).format(bind=bind)
