@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tray_app.engine import EngineStatus, SessionView
+from tray_app.engine import Engine, EngineStatus, SessionView
 from tray_app.metrics import MetricsServer, MetricsState
 from tray_app.metrics_config import metrics_status
 from tray_app.monitor import Snapshot, SourceState
@@ -124,3 +124,21 @@ def test_the_fleet_dashboard_only_queries_metrics_we_serve(served):
     exprs = [t["expr"] for p in json.loads(dashboard.read_text())["panels"] for t in p["targets"]]
     queried = {name for e in exprs for name in re.findall(r"raison_garder_\w+", e)}
     assert queried and queried <= served_names, queried - served_names
+
+
+def test_the_engine_records_how_a_reminder_was_delivered_and_keeps_held_ones_for_the_menu():
+    from tray_app.reminders import Reminder, ReminderEngine
+    from tray_app.store import Store
+
+    store = Store.open(":memory:")
+    engine = Engine(store=store)
+    engine.reminders = ReminderEngine({})
+    for rid, how in (("a", "shown:dbus"), ("b", "held:fullscreen")):
+        rem = Reminder(id=rid, ts=1.0, rule="session_energy", follow_up=False, session_id=None,
+                       values={}, title="t", body="b", tip="", delivery="shown")
+        row = store.add_reminder(rem.ts, rem.rule, {}, "shown", "t\nb")
+        engine._delivering[rid] = (row, rem)
+        engine._record_delivery(rid, how)
+    assert sorted(r["delivery"] for r in store.list_reminders()) == ["held:fullscreen", "shown:dbus"]
+    assert [r.id for r in engine.reminders.held()] == ["b"]
+    store.close()

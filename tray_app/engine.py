@@ -197,6 +197,8 @@ class Engine:
         self._next_remind = 0.0
         self._next_retention = 0.0
         self._vetoes: list[Callable[[Any], str | None]] = []
+        # Reminders handed to the UI, by id: (store row, reminder), until the UI reports back.
+        self._delivering: dict[str, tuple[int | None, Any]] = {}
 
     # ---- thread-safe commands -------------------------------------------------------------
     def submit(self, fn: Callable[[], None]) -> None:
@@ -227,6 +229,10 @@ class Engine:
 
     def reload_settings(self) -> None:
         self.submit(self._load_settings)
+
+    def record_delivery(self, reminder_id: str, delivery: str) -> None:
+        """The UI says how a reminder reached the user: `shown:<channel>` or `held:<reason>`."""
+        self.submit(lambda: self._record_delivery(reminder_id, delivery))
 
     def add_veto(self, fn: Callable[[Any], str | None]) -> None:
         """A do-not-disturb check: a non-None reason holds a reminder back (called in the worker)."""
@@ -354,6 +360,21 @@ class Engine:
             self.reminders.snooze_until_tomorrow()
         save_engine(self.reminders, default_state_path())
 
+    def _record_delivery(self, reminder_id: str, delivery: str) -> None:
+        from tray_app.reminders import default_state_path, save_engine
+
+        row, reminder = self._delivering.pop(reminder_id, (None, None))
+        if reminder is None:
+            return
+        if delivery.startswith("held:") and self.reminders is not None:
+            self.reminders.hold(reminder, delivery.removeprefix("held:"))
+            save_engine(self.reminders, default_state_path())
+        if row is not None:
+            try:
+                self._store.set_reminder_delivery(row, delivery)
+            except Exception as exc:  # noqa: BLE001 - the log line is secondary
+                log.warning("could not record a reminder's delivery: %s", exc)
+
     def _resume(self) -> None:
         from tray_app.reminders import default_state_path, save_engine
 
@@ -464,12 +485,17 @@ class Engine:
         fired = self.reminders.evaluate(state)
         for rem in fired:
             if rem.delivery is None:
-                rem.delivery = "shown"
+                rem.delivery = "shown"  # the UI refines it (channel, or held) via record_delivery
+            row = None
             try:
-                self._store.add_reminder(rem.ts, rem.rule, rem.values, rem.delivery,
-                                         f"{rem.title}\n{rem.body}", rem.session_id if (rem.session_id or 0) > 0 else None)
+                row = self._store.add_reminder(rem.ts, rem.rule, rem.values, rem.delivery,
+                                               f"{rem.title}\n{rem.body}", rem.session_id if (rem.session_id or 0) > 0 else None)
             except Exception as exc:  # noqa: BLE001 - losing the log line must not lose the reminder
                 log.warning("could not store a reminder: %s", exc)
+            if not rem.delivery.startswith("held:"):
+                if len(self._delivering) > 50:  # a UI that never answers must not grow this
+                    self._delivering.clear()
+                self._delivering[rem.id] = (row, rem)
             if self.metrics_state is not None:
                 self.metrics_state.reminder_shown(rem.rule)
             self.listener.on_reminder(rem)

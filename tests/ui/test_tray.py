@@ -388,3 +388,24 @@ def test_the_session_line_gives_wh_per_image_once_images_are_counted():
                     active_s=500.0, gpu_wh=36.0, cpu_wh=2.0, total_wh=38.0, images=20,
                     method="counter", manual=False)
     assert "20 images · 1.90 Wh per image" in session_text(s)
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+@pytest.mark.parametrize("dnd,expected", [(None, "shown:popup"), ("dnd", "held:dnd")])
+def test_the_tray_tells_the_engine_how_each_reminder_reached_the_user(make_app, qtbot, monkeypatch,
+                                                                       dnd, expected):
+    """Do-not-disturb may begin after the worker's veto read its cache: checked again at display."""
+    from tray_app.reminders import Reminder
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    app = make_app()
+    recorded = []
+    app.engine.record_delivery = lambda rid, how: recorded.append((rid, how))
+    monkeypatch.setattr(app.presenter, "veto_reason", lambda: dnd)
+    app.bridge.on_reminder(Reminder(id="r2", ts=0.0, rule="daily_energy", follow_up=False,
+                                    session_id=None, values={}, title="t", body="b", tip=""))
+    qtbot.waitUntil(lambda: bool(recorded), timeout=3000)
+    assert recorded == [("r2", expected)]
+    assert (app.presenter.popup is None) == (dnd is not None)  # held back: nothing on screen
+    if app.presenter.popup is not None:
+        app.presenter.popup.close()

@@ -72,6 +72,10 @@ def delivery_label(delivery: str | None) -> str:
         return _("not recorded")
     if delivery == "shown":
         return _("shown")
+    if delivery.startswith("shown:"):
+        channel = {"dbus": _("desktop notification"), "popup": _("popup")}.get(
+            delivery.removeprefix("shown:"), delivery.removeprefix("shown:"))
+        return _("shown ({channel})").format(channel=channel)
     if delivery.startswith("held:"):
         reason = delivery.removeprefix("held:")
         why = {

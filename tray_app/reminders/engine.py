@@ -186,6 +186,12 @@ class ReminderEngine:
         """Reminders a veto held back, oldest first: the tray menu lists them."""
         return list(self._mem.held)
 
+    def hold(self, reminder: Reminder, reason: str) -> None:
+        """The desktop held back a reminder at display time: keep it for the tray menu."""
+        reminder.delivery = f"held:{reason}"
+        if all(r.id != reminder.id for r in self._mem.held):
+            self._mem.held.append(reminder)
+
     def release(self, reminder_id: str) -> Reminder | None:
         """The UI has shown (or the user dismissed) a held reminder: stop keeping it."""
         for i, reminder in enumerate(self._mem.held):

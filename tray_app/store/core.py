@@ -397,6 +397,12 @@ class Store:
             return reminders.add(self._conn, ts, rule, values, delivery, message, session_id)
 
     @_locked
+    def set_reminder_delivery(self, reminder_id: int, delivery: str) -> None:
+        """How a reminder finally reached the user (shown:dbus, shown:popup, held:dnd...)."""
+        with db.transaction(self._conn):
+            reminders.set_delivery(self._conn, reminder_id, delivery)
+
+    @_locked
     def list_reminders(
         self, since: float | None = None, rule: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:

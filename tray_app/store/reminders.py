@@ -25,6 +25,10 @@ def add(
     return cur.lastrowid
 
 
+def set_delivery(conn: sqlite3.Connection, reminder_id: int, delivery: str) -> None:
+    conn.execute("UPDATE reminders SET delivery = ? WHERE id = ?", (delivery, reminder_id))
+
+
 def select(
     conn: sqlite3.Connection,
     since: float | None = None,

@@ -54,7 +54,7 @@ class TrayApp(QObject):
         queued = Qt.ConnectionType.QueuedConnection
         self.bridge.status.connect(self.controller.on_status, queued)
         self.presenter = self._make_presenter()
-        self.bridge.reminder.connect(self.presenter.show, queued)
+        self.bridge.reminder.connect(self._deliver_reminder, queued)
         self.bridge.problem.connect(self.controller.on_problem, queued)
         self.ipc_command.connect(self._on_command, queued)
         self.controller.on_no_tray_message = self._note_without_tray
@@ -84,6 +84,15 @@ class TrayApp(QObject):
             engine.add_veto(presenter.veto)
         self.controller.presenter = presenter
         return presenter
+
+    def _deliver_reminder(self, reminder: Any) -> None:
+        """Show it, then tell the engine how it went, so the history says what really happened."""
+        already_held = str(getattr(reminder, "delivery", "") or "").startswith("held:")
+        channel = self.presenter.show(reminder)
+        record = getattr(self.engine, "record_delivery", None)
+        if record is None or already_held:
+            return
+        record(reminder.id, f"shown:{channel}" if channel else f"held:{self.presenter.last_held}")
 
     def send_command(self, command: str) -> None:
         """Thread-safe: hand a later launch's command to the GUI thread."""

@@ -130,6 +130,7 @@ class ReminderPresenter(QObject):
         self._dnd_probe = dnd_probe
         self.popup_timeout_ms = popup_timeout_ms
         self.popup: ReminderPopup | None = None
+        self.last_held: str | None = None  # why the last reminder was held back at display
         self.last_channel: str | None = None  # "dbus" | "popup" | None (held back)
         self._previews: set[int] = set()  # notification ids whose buttons must do nothing
         # Read by the engine's worker thread: a plain attribute, replaced atomically.
@@ -165,7 +166,11 @@ class ReminderPresenter(QObject):
             self.last_channel = None  # the tray menu lists it; showing it would defeat the veto
             return None
         if not preview:
-            self.veto_reason()  # fresh for the next reminder
+            # Fresh check: do-not-disturb may have begun since the worker read the cache.
+            self.last_held = self.veto_reason()
+            if self.last_held:
+                self.last_channel = None
+                return None
         title = str(getattr(reminder, "title", "") or "")
         body = str(getattr(reminder, "body", "") or "")
         tip = str(getattr(reminder, "tip", "") or "")
