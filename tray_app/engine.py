@@ -230,6 +230,10 @@ class Engine:
     def reload_settings(self) -> None:
         self.submit(self._load_settings)
 
+    def release_reminder(self, reminder_id: str) -> None:
+        """The user opened a held-back reminder from the menu: it no longer waits there."""
+        self.submit(lambda: self._release(reminder_id))
+
     def record_delivery(self, reminder_id: str, delivery: str) -> None:
         """The UI says how a reminder reached the user: `shown:<channel>` or `held:<reason>`."""
         self.submit(lambda: self._record_delivery(reminder_id, delivery))
@@ -374,6 +378,12 @@ class Engine:
                 self._store.set_reminder_delivery(row, delivery)
             except Exception as exc:  # noqa: BLE001 - the log line is secondary
                 log.warning("could not record a reminder's delivery: %s", exc)
+
+    def _release(self, reminder_id: str) -> None:
+        from tray_app.reminders import default_state_path, save_engine
+
+        if self.reminders is not None and self.reminders.release(reminder_id) is not None:
+            save_engine(self.reminders, default_state_path())
 
     def _resume(self) -> None:
         from tray_app.reminders import default_state_path, save_engine

@@ -409,3 +409,29 @@ def test_the_tray_tells_the_engine_how_each_reminder_reached_the_user(make_app, 
     assert (app.presenter.popup is None) == (dnd is not None)  # held back: nothing on screen
     if app.presenter.popup is not None:
         app.presenter.popup.close()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_held_back_reminders_wait_in_the_menu_and_open_on_request(make_app, qtbot, monkeypatch):
+    from tray_app.reminders import Reminder
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+    app = make_app()
+    released = []
+    app.engine.release_reminder = released.append
+    c = app.controller
+    assert not c.held_menu.menuAction().isVisible()
+    held = Reminder(id="h1", ts=0.0, rule="daily_energy", follow_up=False, session_id=None,
+                    values={}, title="Today's energy", body="250 Wh today.", tip="",
+                    delivery="held:dnd")
+    c.on_status(status(held_reminders=(held,)))
+    assert c.held_menu.menuAction().isVisible()
+    assert c.held_menu.title() == "1 reminder held back"
+    (action,) = c.held_menu.actions()
+    assert action.text().endswith("Today's energy")
+    action.trigger()
+    assert app.presenter.popup is not None  # shown although do-not-disturb held it: asked for
+    assert released == ["h1"]
+    app.presenter.popup.close()
+    c.on_status(status())
+    assert not c.held_menu.menuAction().isVisible()

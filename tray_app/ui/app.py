@@ -53,8 +53,11 @@ class TrayApp(QObject):
         )
         queued = Qt.ConnectionType.QueuedConnection
         self.bridge.status.connect(self.controller.on_status, queued)
-        self.presenter = self._make_presenter()
+        self._presenter: Any = None
+        if hasattr(self.engine, "add_veto"):
+            self.engine.add_veto(self._veto)
         self.bridge.reminder.connect(self._deliver_reminder, queued)
+        self.controller.show_reminder = lambda rem, asked=False: self.presenter.show(rem, asked=asked)
         self.bridge.problem.connect(self.controller.on_problem, queued)
         self.ipc_command.connect(self._on_command, queued)
         self.controller.on_no_tray_message = self._note_without_tray
@@ -66,24 +69,29 @@ class TrayApp(QObject):
         self.no_tray_window: Any | None = None
         self.state_writes: list[threading.Thread] = []
 
-    def _make_presenter(self) -> Any:
+    @property
+    def presenter(self) -> Any:
         """Reminders with buttons: freedesktop notifications, else our own popup near the tray.
-        Its do-not-disturb/full-screen verdict is cached on the GUI thread; the engine's
-        worker only reads it (a veto holds the reminder back, and it waits in the menu)."""
-        from tray_app.ui.reminder_presenter import ReminderPresenter
+        Made at the first reminder, so an idle tray neither imports QtDBus nor talks to the bus."""
+        if self._presenter is None:
+            from tray_app.ui.reminder_presenter import ReminderPresenter
 
-        engine = self.engine
-        presenter = ReminderPresenter(
-            self.controller,
-            lambda: engine.snooze_reminders(3600),
-            getattr(engine, "not_today", lambda: engine.snooze_reminders(None)),
-            self.controller.open_history,
-            anchor=lambda: self.controller.tray.geometry(),
-        )
-        if hasattr(engine, "add_veto"):
-            engine.add_veto(presenter.veto)
-        self.controller.presenter = presenter
-        return presenter
+            engine = self.engine
+            self._presenter = ReminderPresenter(
+                self.controller,
+                lambda: engine.snooze_reminders(3600),
+                getattr(engine, "not_today", lambda: engine.snooze_reminders(None)),
+                self.controller.open_history,
+                anchor=lambda: self.controller.tray.geometry(),
+            )
+            self.controller.presenter = self._presenter
+        return self._presenter
+
+    def _veto(self, reminder: Any) -> str | None:
+        """The engine's veto (worker thread): the presenter's cached do-not-disturb verdict.
+        The presenter checks again when it shows a reminder, and the tray reports it held."""
+        presenter = self._presenter
+        return None if presenter is None else presenter.veto(reminder)
 
     def _deliver_reminder(self, reminder: Any) -> None:
         """Show it, then tell the engine how it went, so the history says what really happened."""

@@ -159,13 +159,14 @@ class ReminderPresenter(QObject):
         return self.cached_veto
 
     # ---- showing ----------------------------------------------------------------------------
-    def show(self, reminder: Any, preview: bool = False) -> str | None:
-        """Show `reminder`; returns the channel used, or None when it is held back."""
+    def show(self, reminder: Any, preview: bool = False, asked: bool = False) -> str | None:
+        """Show `reminder`; returns the channel used, or None when it is held back.
+        `asked`: the user picked it from the tray menu, so no veto applies."""
         delivery = str(getattr(reminder, "delivery", None) or "")
-        if delivery.startswith("held:") and not preview:
+        if delivery.startswith("held:") and not (preview or asked):
             self.last_channel = None  # the tray menu lists it; showing it would defeat the veto
             return None
-        if not preview:
+        if not (preview or asked):
             # Fresh check: do-not-disturb may have begun since the worker read the cache.
             self.last_held = self.veto_reason()
             if self.last_held:

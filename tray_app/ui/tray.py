@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QCursor, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from tray_app import APP_NAME
-from tray_app.i18n import _
+from tray_app.i18n import _, ngettext
 from tray_app.ui import texts
 from tray_app.ui.bridge import EngineLike
 from tray_app.ui.icon import IconCache, IconState, IconStateMaker
@@ -102,6 +102,10 @@ class TrayController(QObject):
         self.act_snooze_tomorrow = self.snooze_menu.addAction("", lambda: self.engine.snooze_reminders(None))
         self.act_resume = self.snooze_menu.addAction("", self._resume_reminders)
         self.act_resume.setVisible(hasattr(self.engine, "resume_reminders"))
+        # Reminders held back by do-not-disturb or a full-screen window wait here.
+        self.held_menu = m.addMenu("")
+        self.held_menu.menuAction().setVisible(False)
+        self._held_ids: tuple[str, ...] = ()
         m.addSeparator()
         self.act_history = m.addAction("", self.open_history)
         self.act_settings = m.addAction("", self.open_settings)
@@ -129,6 +133,7 @@ class TrayController(QObject):
         self.act_autostart.setText(_("Start at login"))
         self.act_about.setText(_("About Raison Garder"))
         self.act_quit.setText(_("Quit"))
+        self._update_held(force=True)
         self._update_session_action()
         self._update_status_lines()
         self._set_tooltip(texts.tooltip_text(self.status))
@@ -184,9 +189,36 @@ class TrayController(QObject):
             self.act_pause.blockSignals(True)
             self.act_pause.setChecked(bool(status.monitoring_paused))
             self.act_pause.blockSignals(False)
+        self._update_held()
         if self.menu.isVisible():
             self._update_status_lines()
             self._update_session_action()
+
+    def _update_held(self, force: bool = False) -> None:
+        held = tuple(getattr(self.status, "held_reminders", ()) or ())
+        ids = tuple(str(getattr(r, "id", "")) for r in held)
+        if ids == self._held_ids and not force:
+            return  # rebuilt only when the list changes
+        self._held_ids = ids
+        self.held_menu.clear()
+        self.held_menu.setTitle(
+            ngettext("{n} reminder held back", "{n} reminders held back", len(held)).format(n=len(held))
+        )
+        for rem in reversed(held):  # newest first
+            when = texts.clock_text(float(getattr(rem, "ts", 0.0)))
+            action = self.held_menu.addAction(f"{when} · {getattr(rem, 'title', '')}")
+            action.triggered.connect(lambda _checked=False, r=rem: self._show_held(r))
+        self.held_menu.menuAction().setVisible(bool(held))
+
+    def _show_held(self, reminder: Any) -> None:
+        show = getattr(self, "show_reminder", None)  # set by TrayApp: the presenter's show
+        if show is not None:
+            show(reminder, asked=True)
+        else:
+            self.on_reminder(reminder)
+        release = getattr(self.engine, "release_reminder", None)
+        if release is not None:
+            release(str(getattr(reminder, "id", "")))
 
     def _set_tooltip(self, text: str) -> None:
         if text != self.tray.toolTip():
@@ -273,7 +305,7 @@ class TrayController(QObject):
         module = optional_module("tray_app.ui.settings_dialog")
         if module is not None and hasattr(module, "open_settings"):
             module.open_settings(parent=None, on_saved=self.settings_saved,
-                                 presenter=getattr(self, "presenter", None))
+                                 presenter=getattr(self, "presenter", None))  # None until a reminder
             return
         self.say(_("The Settings window is not available yet: run “raison-garder config” in a terminal."))
 
