@@ -33,7 +33,9 @@ from benchmarks.compare_lib.harness import TOOLS, ToolResult, run_trace  # noqa:
 from benchmarks.compare_lib.report import RunInfo, render  # noqa: E402
 from benchmarks.compare_lib.traces import TRACES  # noqa: E402
 
-DEFAULT_TRACES = ("steady", "diffusion", "spikes", "no-counter", "no-counter-nofield")
+DEFAULT_TRACES = (
+    "steady", "diffusion", "spikes", "no-counter-ampere", "no-counter", "no-counter-nofield",
+)
 
 CAVEATS = (
     "A fake driver: each NVML call here costs microseconds; a real driver takes "
@@ -93,12 +95,14 @@ OBSERVATIONS = (
     "value is a 1 s moving average (consecutive readings tile the time), and badly wrong "
     "on an instantaneous reading with periodic load (pre-Ampere boards here), where every "
     "read lands on the same phase.",
-    "Our monitor reads the counter once a second where there is one. Without a counter it "
-    "reads once a second while the GPU idles and at 10 Hz once it is busy or its power "
-    "moves: the start of a burst after an idle spell is seen up to one second late and "
-    "bridged by the trapezoid rule, the expected source of its remaining error on the "
-    "no-counter traces (not isolated by this benchmark). That 10 Hz path also makes it the "
-    "costliest in steady CPU there, though still a fraction of a percent of one core.",
+    "Our monitor reads the counter once a second where there is one. Without a counter, on "
+    "Ampere and later, it reads once a second too and chains the board's 1 s power averages, "
+    "which tile the time. Before Ampere (no counter, no average) it reads once a second while "
+    "the GPU idles and at ~7 Hz once it is busy or its power moves: the start of a burst after "
+    "an idle spell is seen up to one second late and bridged by the trapezoid rule, the "
+    "expected source of its remaining error on the pre-Ampere traces (not isolated by this "
+    "benchmark). That fast path also makes it the costliest in steady CPU there, though still "
+    "a fraction of a percent of one core.",
 )
 
 
