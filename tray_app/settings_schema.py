@@ -45,7 +45,7 @@ def show_value(value: object, limit: int = 80) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return f"{value:.10g}"  # 1000000, not 1e+06, in a message a person reads
 
 
 # --- types ----------------------------------------------------------------------------------
