@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from tray_app.days import period_start
 from tray_app.i18n import _
 from tray_app.monitor import Monitor, Snapshot
 from tray_app.sessions import MANUAL, OpenSession, SessionTracker, ToolSeen
@@ -124,14 +124,6 @@ class _GuardedStore:
             self._guard(self.store.close_session, sid, end_ts, status, **totals)
 
 
-def _day_start_ts(now: float, day_start_hour: int, week: bool = False) -> float:
-    local = datetime.fromtimestamp(now) - timedelta(hours=day_start_hour)
-    day = local.date()
-    if week:
-        day -= timedelta(days=day.weekday())
-    return datetime(day.year, day.month, day.day, day_start_hour).timestamp()
-
-
 class _Running:
     """Energy since a moving boundary (today, this week), without re-querying every second."""
 
@@ -142,7 +134,7 @@ class _Running:
         self.offsets: dict[int, float] = {}  # open sessions' energy before the boundary
 
     def roll(self, now: float, hour: int, store: Any, open_sessions: list[OpenSession]) -> None:
-        start = _day_start_ts(now, hour, self.week)
+        start = period_start(now, hour, self.week)
         if start == self.since:
             return
         first = self.since is None

@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 from datetime import time as dtime
 from typing import Any
+
+from tray_app import days
 
 SESSION_ENERGY = "session_energy"
 DAILY_ENERGY = "daily_energy"
@@ -132,20 +134,12 @@ class ReminderConfig:
 # tz None means the system's local time (naive datetimes), so DST follows the OS like a wall clock.
 
 
-def local_dt(ts: float, tz: tzinfo | None) -> datetime:
-    return datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts)
-
-
 def day_of(ts: float, tz: tzinfo | None, day_start_hour: int) -> date:
-    """The user's day: a night owl with day_start_hour=4 still works "today" at 3 a.m."""
-    return (local_dt(ts, tz) - timedelta(hours=day_start_hour)).date()
+    return days.day_of(ts, day_start_hour, tz)
 
 
 def next_day_start(ts: float, tz: tzinfo | None, day_start_hour: int) -> float:
-    start = datetime.combine(
-        day_of(ts, tz, day_start_hour) + timedelta(days=1), dtime(day_start_hour)
-    )
-    return (start.replace(tzinfo=tz) if tz is not None else start).timestamp()
+    return days.day_start(day_of(ts, tz, day_start_hour) + timedelta(days=1), day_start_hour, tz)
 
 
 def day_key(ts: float, tz: tzinfo | None, day_start_hour: int) -> str:
@@ -164,7 +158,7 @@ def in_quiet_hours(ts: float, tz: tzinfo | None, start: dtime, end: dtime) -> bo
     """Quiet from `start` (included) to `end` (excluded), crossing midnight when start > end."""
     if start == end:
         return False  # an empty window, not a 24-hour one
-    now = local_dt(ts, tz).time()
+    now = days.local_dt(ts, tz).time()
     if start < end:
         return start <= now < end
     return now >= start or now < end

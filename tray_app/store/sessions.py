@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tray_app.days import day_of, day_start
+
 DEFAULT_RATES = {
     "carbon_g_per_kwh": 475.0,  # world average (Our World in Data 2023)
     "price_per_kwh": 0.25,
@@ -153,14 +155,8 @@ def select(
     return [derive(r, rates) for r in rows]
 
 
-def day_start(day: date, day_start_hour: int) -> float:
-    """Epoch seconds at which the local `day` begins (at `day_start_hour`)."""
-    return datetime(day.year, day.month, day.day, int(day_start_hour)).timestamp()
-
-
 def logical_today(day_start_hour: int, now: float | None = None) -> date:
-    local = datetime.fromtimestamp(time.time() if now is None else now)
-    return (local - timedelta(hours=int(day_start_hour))).date()
+    return day_of(time.time() if now is None else now, day_start_hour)
 
 
 def daily_totals(
