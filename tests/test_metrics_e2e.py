@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -17,14 +16,9 @@ import psutil
 import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, Segment, steady
+from tests.images import free_port
 from tests.test_metrics import scrape
 from tray_app.engine import Engine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_settings(dirs: dict[str, Path], **metrics) -> None:
