@@ -185,6 +185,9 @@ class SessionTracker:
         if dt <= 0:
             return
         before = {s.source: s for s in prev.sources}
+        # Once per snapshot, whatever the number of sessions: the floor must not learn faster
+        # because two tools share a GPU.
+        self._learn_baseline(snap.sources)
         users = self._users_by_source(snap.sources)
         for s in self.sessions.values():
             self._step_session(s, snap, before, users, dt)
@@ -250,7 +253,6 @@ class SessionTracker:
                       users: dict[str, int], dt: float) -> None:
         now = snap.wall
         srcs = self._sources_for(s.gpu_indices, snap.sources)
-        self._learn_baseline(srcs)
         gpu_j = cpu_j = 0.0
         gpu_w = cpu_w = 0.0
         known_w = False
