@@ -36,7 +36,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     # Start-at-login writes under XDG_CONFIG_HOME on first run: never the real one.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("LANGUAGE", "en")
-    from tray_app import i18n
+    from tray_app.system import i18n
 
     i18n.set_language("en")
     return dirs

@@ -7,8 +7,8 @@ import shlex
 
 import pytest
 
-from tray_app import autostart
-from tray_app.autostart import MacLaunchAgent, WindowsRunKey, XdgAutostart
+from tray_app.system import autostart
+from tray_app.system.autostart import MacLaunchAgent, WindowsRunKey, XdgAutostart
 
 
 class DictRegistry:

@@ -26,8 +26,9 @@ from types import ModuleType
 
 import pytest
 
-from tray_app import APP_ID, __version__, autostart, paths
-from tray_app.instance import send_command
+from tray_app import APP_ID, __version__
+from tray_app.system import autostart, paths
+from tray_app.system.instance import send_command
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALLERS = ROOT / "installers"
@@ -286,7 +287,7 @@ def test_install_sh_installs_for_the_user_with_menu_icon_and_autostart(tmp_path,
 
     # The autostart entry is byte for byte what the app's own "Start at login" writes, so the
     # tray menu shows it ticked and can switch it off.
-    monkeypatch.setattr("tray_app.paths.resources_dir",
+    monkeypatch.setattr("tray_app.system.paths.resources_dir",
                         lambda: opt / "_internal" / "tray_app" / "resources")
     reference = autostart.XdgAutostart(tmp_path / "reference")
     reference.enable([str(opt / APP_ID)])

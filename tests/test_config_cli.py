@@ -8,8 +8,8 @@ import os
 import pytest
 
 from tray_app.cli import main
-from tray_app.settings import load_settings, settings_path
-from tray_app.settings_schema import OPTIONS
+from tray_app.config.file import load_settings, settings_path
+from tray_app.config.schema import OPTIONS
 
 TOKEN = "0123456789abcdefXYZ"
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, Segment
 from tray_app.cli import main
-from tray_app.engine import Engine
+from tray_app.runtime.engine import Engine
 from tray_app.store import Store
 
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from tray_app.energy import SourceEnergy, weakest_method
-from tray_app.sensors.base import Kind, Method, Reading
+from tray_app.measure.energy import SourceEnergy, weakest_method
+from tray_app.measure.sensors.base import Kind, Method, Reading
 
 
 def bursty_trace(seed: int, seconds: float) -> list[tuple[float, float, float]]:

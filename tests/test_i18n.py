@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tray_app import i18n
+from tray_app.system import i18n
 
 ROOT = Path(__file__).resolve().parent.parent / "tray_app"
 TRANSLATORS = {"_": (0,), "N_": (0,), "ngettext": (0, 1), "translate": (0,)}

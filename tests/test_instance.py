@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tray_app.instance import INFO_NAME, LOCK_NAME, InstanceLock, send_command
+from tray_app.system.instance import INFO_NAME, LOCK_NAME, InstanceLock, send_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def test_a_crashed_instance_does_not_block_the_next_start(tmp_path):
         import os, sys
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
-        from tray_app.instance import InstanceLock
+        from tray_app.system.instance import InstanceLock
         lock = InstanceLock(Path({str(tmp_path)!r}))
         assert lock.acquire()
         os.kill(os.getpid(), 9)

@@ -8,11 +8,11 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tray_app.engine import Engine, EngineStatus, SessionView
-from tray_app.metrics import MetricsServer, MetricsState
-from tray_app.metrics_config import metrics_status
-from tray_app.monitor import Snapshot, SourceState
-from tray_app.sensors.base import Kind, Method
+from tray_app.measure.monitor import Snapshot, SourceState
+from tray_app.measure.sensors.base import Kind, Method
+from tray_app.metrics.config import metrics_status
+from tray_app.metrics.server import MetricsServer, MetricsState
+from tray_app.runtime.engine import Engine, EngineStatus, SessionView
 
 
 def status(gpu_w: float | None, gpu_j: float) -> EngineStatus:

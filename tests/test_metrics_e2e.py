@@ -18,7 +18,7 @@ import pytest
 from tests.fixtures.fake_nvml import FakeGpu, Segment, steady
 from tests.images import free_port
 from tests.test_metrics import scrape
-from tray_app.engine import Engine
+from tray_app.runtime.engine import Engine
 
 
 def write_settings(dirs: dict[str, Path], **metrics) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tray_app.monitor import Monitor
-from tray_app.sensors.base import Kind, Method, Reading
+from tray_app.measure.monitor import Monitor
+from tray_app.measure.sensors.base import Kind, Method, Reading
 
 
 class Clock:

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, Segment, bursty_diffusion, steady
-from tray_app.monitor import Monitor
-from tray_app.sensors.nvml import discover_nvidia
+from tray_app.measure.monitor import Monitor
+from tray_app.measure.sensors.nvml import discover_nvidia
 
 
 def measure(rig, seconds: float, interval_s: float = 1.0):

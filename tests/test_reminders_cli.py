@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from tray_app import i18n
 from tray_app.cli import main
 from tray_app.store import Store
+from tray_app.system import i18n
 
 
 @pytest.fixture

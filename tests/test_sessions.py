@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tray_app.monitor import Snapshot, SourceState
-from tray_app.sensors.base import Kind, Method
-from tray_app.sessions import SessionTracker, ToolSeen
+from tray_app.measure.monitor import Snapshot, SourceState
+from tray_app.measure.sensors.base import Kind, Method
+from tray_app.sessions.tracker import SessionTracker, ToolSeen
 
 
 class MemoryStore:

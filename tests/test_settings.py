@@ -14,10 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tray_app import carbon
-from tray_app.i18n import catalogue
-from tray_app.settings import load_settings, save_settings, settings_path
-from tray_app.settings_schema import (
+from tray_app.config import carbon
+from tray_app.config.file import load_settings, save_settings, settings_path
+from tray_app.config.schema import (
     GROUPS,
     OPTIONS,
     SCHEMA,
@@ -28,6 +27,7 @@ from tray_app.settings_schema import (
     parse_value,
     validate,
 )
+from tray_app.system.i18n import catalogue
 
 
 @pytest.fixture(autouse=True)

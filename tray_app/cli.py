@@ -9,7 +9,7 @@ import os
 import sys
 
 from tray_app import APP_NAME, __version__
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 # Order is the order shown in --help.
 COMMANDS = ("doctor", "monitor", "sessions", "export", "import", "config", "reminders", "history")
@@ -44,7 +44,7 @@ def has_display() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tray_app.settings_boot import apply_language
+    from tray_app.config.boot import apply_language
 
     apply_language()
     parser = build_parser()

@@ -49,11 +49,11 @@ bin="$HOME/.local/bin/$APP"
 menu="$data_home/applications/$APP.desktop"
 icon="$data_home/icons/hicolor/scalable/apps/$APP.svg"
 autostart_file="$config_home/autostart/$APP.desktop"
-# The same folders as tray_app/paths.py (platformdirs, or the override variables).
+# The same folders as tray_app/system/paths.py (platformdirs, or the override variables).
 data_dir=${RAISON_GARDER_DATA_DIR:-$data_home/$APP}
 config_dir=${RAISON_GARDER_CONFIG_DIR:-$config_home/$APP}
 
-# One argument quoted for a desktop file's Exec key, as tray_app/autostart.py does it.
+# One argument quoted for a desktop file's Exec key, as tray_app/system/autostart.py does it.
 desktop_quote() {
   local arg=${1//%/%%}
   case "$arg" in
@@ -99,7 +99,7 @@ refresh_caches() {
 }
 
 write_autostart() {
-  # Same keys as tray_app/autostart.py's XdgAutostart, so the tray's "Start at login" sees it.
+  # Same keys as tray_app/system/autostart.py's XdgAutostart, so the tray's "Start at login" sees it.
   mkdir -p "$(dirname "$autostart_file")"
   cat > "$autostart_file.tmp" <<EOF
 [Desktop Entry]

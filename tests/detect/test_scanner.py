@@ -61,7 +61,7 @@ def test_comfyui_managed_by_krita_and_portable(tool_layout, tool_process, i18n_f
 
 @pytest.fixture
 def i18n_fr():
-    from tray_app import i18n
+    from tray_app.system import i18n
 
     def switch() -> None:
         i18n.set_language("fr")

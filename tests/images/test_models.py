@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tray_app import i18n
 from tray_app.images.models import (
     REFERENCES,
     comparison_sentence,
@@ -12,6 +11,7 @@ from tray_app.images.models import (
     guess_family,
     reference_for,
 )
+from tray_app.system import i18n
 
 
 @pytest.mark.parametrize(

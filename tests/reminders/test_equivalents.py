@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tray_app import i18n
 from tray_app.reminders.equivalents import (
     equivalents,
     fmt_duration,
@@ -18,6 +17,7 @@ from tray_app.reminders.equivalents import (
     fmt_number,
     phone_charges,
 )
+from tray_app.system import i18n
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tray_app import i18n
-from tray_app.paths import REPO_ROOT
 from tray_app.reminders import ActivityState, ReminderEngine
 from tray_app.reminders import rules as r
 from tray_app.reminders.phrasing import generic_tips, render
+from tray_app.system import i18n
+from tray_app.system.paths import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "tray_app" / "reminders"
 FRENCH = REPO_ROOT / "resources" / "i18n" / "fr" / "reminders.json"

@@ -6,15 +6,15 @@ import sys
 
 import pytest
 
-from tray_app import i18n
-from tray_app.sensors import cpu_estimate
-from tray_app.sensors.base import Kind, Method, Sensor
-from tray_app.sensors.cpu_estimate import (
+from tray_app.measure.sensors import cpu_estimate
+from tray_app.measure.sensors.base import Kind, Method, Sensor
+from tray_app.measure.sensors.cpu_estimate import (
     IDLE_FRACTION,
     CpuEstimateSensor,
     discover_cpu_estimate,
     tdp_from_table,
 )
+from tray_app.system import i18n
 
 
 class Loads:

@@ -6,8 +6,8 @@ import errno
 
 import pytest
 
-from tray_app.sensors.base import Kind, Method, Sensor
-from tray_app.sensors.hwmon import discover_hwmon_gpus
+from tray_app.measure.sensors.base import Kind, Method, Sensor
+from tray_app.measure.sensors.hwmon import discover_hwmon_gpus
 
 
 def _close(found) -> None:

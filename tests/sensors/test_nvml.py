@@ -15,9 +15,9 @@ from tests.fixtures.fake_nvml import (
     bursty_diffusion,
     steady,
 )
-from tray_app.sensors import nvml
-from tray_app.sensors.base import Discovery, Kind, Method, Reading
-from tray_app.sensors.nvml import NvmlGpuSensor, discover_nvidia
+from tray_app.measure.sensors import nvml
+from tray_app.measure.sensors.base import Discovery, Kind, Method, Reading
+from tray_app.measure.sensors.nvml import NvmlGpuSensor, discover_nvidia
 
 
 @pytest.fixture
@@ -335,7 +335,7 @@ def test_driver_without_gpus(fake_nvml, discover):
 
 
 def test_errors_are_translated(fake_nvml, discover):
-    from tray_app import i18n
+    from tray_app.system import i18n
 
     fake_nvml()
     i18n.set_language("fr")

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from tray_app import i18n
-from tray_app.sensors.base import Kind, Method, Sensor
-from tray_app.sensors.rapl import discover_rapl
+from tray_app.measure.sensors.base import Kind, Method, Sensor
+from tray_app.measure.sensors.rapl import discover_rapl
+from tray_app.system import i18n
 
 
 def _open_fds() -> int:

@@ -41,7 +41,7 @@ def test_closed_session_carries_totals_and_derived_fields(store):
 
 def test_co2_and_cost_follow_the_current_settings(store, isolated_dirs):
     sid = _session(store, seconds=3600)
-    from tray_app.settings import save_settings
+    from tray_app.config.file import save_settings
 
     save_settings({"carbon_g_per_kwh": 56.0, "price_per_kwh": 0.2, "currency": "CHF"})
     s = store.get_session(sid)

@@ -7,7 +7,7 @@ import threading
 
 from tray_app import cli
 from tray_app.commands import history as history_cmd
-from tray_app.instance import InstanceLock
+from tray_app.system.instance import InstanceLock
 
 
 def no_display(monkeypatch) -> None:
@@ -49,7 +49,7 @@ def test_a_running_tray_opens_its_window_instead(monkeypatch, isolated_dirs):
 def test_with_a_display_and_no_tray_it_opens_the_window_alone(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     opened: list[bool] = []
-    import tray_app.ui.history as window_module
+    import tray_app.ui.history.window as window_module
 
     monkeypatch.setattr(window_module, "run_standalone", lambda: opened.append(True) or 0)
     assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 0
@@ -62,7 +62,7 @@ def test_a_stale_instance_file_does_not_block(monkeypatch, isolated_dirs):
     data = isolated_dirs["data"]
     data.mkdir(parents=True, exist_ok=True)
     (data / "instance.json").write_text('{"unix": "/nonexistent/sock", "token": "x"}')
-    import tray_app.ui.history as window_module
+    import tray_app.ui.history.window as window_module
 
     monkeypatch.setattr(window_module, "run_standalone", lambda: 0)
     assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 0

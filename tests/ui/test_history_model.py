@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
-from tray_app import i18n
-from tray_app.ui import history_query as q
-from tray_app.ui.history_model import COLUMNS, SessionTableModel
+from tray_app.store import queries as q
+from tray_app.system import i18n
+from tray_app.ui.history.model import COLUMNS, SessionTableModel
 
 
 def fetch_all(model: SessionTableModel) -> None:

@@ -79,9 +79,9 @@ def _main(out: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
     from tests.fixtures.history_store import seed_store
-    from tray_app import i18n
     from tray_app.store import Store
-    from tray_app.ui.history import HistoryWindow
+    from tray_app.system import i18n
+    from tray_app.ui.history.window import HistoryWindow
 
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(["raison-garder"])

@@ -12,13 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from tray_app import i18n
 from tray_app.store import STORE_FILENAME, Store
 from tray_app.store.exchange import read_import
 from tray_app.store.schema import APPLICATION_ID, SCHEMA_VERSION
-from tray_app.ui import history
-from tray_app.ui.history import HistoryWindow, export_format
-from tray_app.ui.history_model import COLUMNS
+from tray_app.system import i18n
+from tray_app.ui.history import window as history
+from tray_app.ui.history.model import COLUMNS
+from tray_app.ui.history.window import HistoryWindow, export_format
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 

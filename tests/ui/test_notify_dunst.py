@@ -9,8 +9,13 @@ import subprocess
 import pytest
 
 from tray_app.reminders import Reminder
-from tray_app.ui.notify import DesktopNotifier
-from tray_app.ui.reminder_presenter import DND, FULLSCREEN, ReminderPresenter, x11_fullscreen_active
+from tray_app.ui.reminders.notify import DesktopNotifier
+from tray_app.ui.reminders.presenter import (
+    DND,
+    FULLSCREEN,
+    ReminderPresenter,
+    x11_fullscreen_active,
+)
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 

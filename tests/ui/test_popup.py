@@ -11,11 +11,11 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QEnterEvent
 from PySide6.QtWidgets import QApplication
 
-from tray_app import i18n
 from tray_app.reminders import Reminder
-from tray_app.ui import reminder_popup
-from tray_app.ui.notify import DesktopNotifier
-from tray_app.ui.reminder_presenter import (
+from tray_app.system import i18n
+from tray_app.ui.reminders import popup as reminder_popup
+from tray_app.ui.reminders.notify import DesktopNotifier
+from tray_app.ui.reminders.presenter import (
     DND,
     FULLSCREEN,
     ReminderPresenter,

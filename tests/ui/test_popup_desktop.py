@@ -19,7 +19,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit
 from tray_app.reminders import Reminder
-from tray_app.ui.reminder_presenter import ReminderPresenter
+from tray_app.ui.reminders.presenter import ReminderPresenter
 
 app = QApplication(sys.argv)
 editor = QLineEdit("typing a prompt…")

@@ -9,11 +9,11 @@ import json
 import pytest
 from PySide6.QtCore import QTime
 
-from tray_app import i18n
-from tray_app.autostart import XdgAutostart
-from tray_app.settings import load_settings, settings_path
-from tray_app.settings_schema import SCHEMA, defaults, effective_country
-from tray_app.ui.settings_dialog import SettingsDialog, open_settings
+from tray_app.config.file import load_settings, settings_path
+from tray_app.config.schema import SCHEMA, defaults, effective_country
+from tray_app.system import i18n
+from tray_app.system.autostart import XdgAutostart
+from tray_app.ui.settings.dialog import SettingsDialog, open_settings
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 

@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
 from tests.ui import FakeEngine, status
-from tray_app import i18n
-from tray_app.autostart import XdgAutostart
+from tray_app.system import i18n
+from tray_app.system.autostart import XdgAutostart
 from tray_app.ui.app import TrayApp
 from tray_app.ui.icon import ACTIVE, IDLE, PAUSED
 from tray_app.ui.translator import CatalogueTranslator
@@ -204,7 +204,8 @@ def test_every_ui_string_has_a_french_entry():
     ours = ("__init__", "about", "app", "bridge", "icon", "no_tray", "texts",
             "translator", "tray", "tray_wait")
     files = [*(root / "tray_app" / "ui" / f"{name}.py" for name in ours),
-             root / "tray_app" / "autostart.py", root / "tray_app" / "instance.py"]
+             root / "tray_app" / "system" / "autostart.py",
+             root / "tray_app" / "system" / "instance.py"]
     french = json.loads((root / "resources" / "i18n" / "fr" / "ui.json").read_text("utf-8"))
     missing = []
     for path in files:
@@ -368,7 +369,7 @@ def test_a_reminder_from_the_engine_reaches_the_presenter_with_its_buttons(make_
 
 
 def test_a_session_with_a_measured_gpu_and_an_estimated_cpu_reads_partly_estimated():
-    from tray_app.engine import SessionView
+    from tray_app.runtime.engine import SessionView
     from tray_app.ui.texts import session_text
 
     base = dict(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0, duration_s=600.0,
@@ -381,7 +382,7 @@ def test_a_session_with_a_measured_gpu_and_an_estimated_cpu_reads_partly_estimat
 
 
 def test_the_session_line_gives_wh_per_image_once_images_are_counted():
-    from tray_app.engine import SessionView
+    from tray_app.runtime.engine import SessionView
     from tray_app.ui.texts import session_text
 
     s = SessionView(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0, duration_s=600.0,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tray_app.instance import send_command
+from tray_app.system.instance import send_command
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app import settings as store
-    from tray_app.settings_schema import SettingError
+    from tray_app.config import file as store
+    from tray_app.config.schema import SettingError
 
     action = getattr(args, "config_action", None) or "show"
     if action == "path":
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _line(key: str, value: Any) -> str:
-    from tray_app.settings_schema import format_value, option
+    from tray_app.config.schema import format_value, option
 
     unit = option(key).unit_text()
     text = format_value(key, value)
@@ -80,7 +80,7 @@ def _line(key: str, value: Any) -> str:
 
 
 def _show(loaded: Any, as_json: bool) -> int:
-    from tray_app.settings_schema import SCHEMA, format_value
+    from tray_app.config.schema import SCHEMA, format_value
 
     if as_json:
         report = {
@@ -125,8 +125,8 @@ def _show(loaded: Any, as_json: bool) -> int:
 
 def _figures_note(values: dict[str, Any]) -> str:
     """Say where the country defaults come from, so no figure is used without its source."""
-    from tray_app import carbon
-    from tray_app.settings_schema import effective_country
+    from tray_app.config import carbon
+    from tray_app.config.schema import effective_country
 
     country = effective_country(values)
     grid, price = carbon.grid_figure(country), carbon.price_figure(country)
@@ -144,7 +144,7 @@ def _figures_note(values: dict[str, Any]) -> str:
 
 
 def _get(loaded: Any, key: str, reveal: bool) -> int:
-    from tray_app.settings_schema import format_value
+    from tray_app.config.schema import format_value
 
     value = loaded.get(key)
     print(format_value(key, value, reveal=reveal))
@@ -152,8 +152,8 @@ def _get(loaded: Any, key: str, reveal: bool) -> int:
 
 
 def _set(loaded: Any, pairs: list[str]) -> int:
-    from tray_app import settings as store
-    from tray_app.settings_schema import SettingError, parse_value
+    from tray_app.config import file as store
+    from tray_app.config.schema import SettingError, parse_value
 
     if len(pairs) % 2:
         raise SettingError(
@@ -173,8 +173,8 @@ def _set(loaded: Any, pairs: list[str]) -> int:
 
 
 def _reset(loaded: Any, keys: list[str], everything: bool) -> int:
-    from tray_app import settings as store
-    from tray_app.settings_schema import SettingError, format_value, option
+    from tray_app.config import file as store
+    from tray_app.config.schema import SettingError, format_value, option
 
     if everything == bool(keys):
         raise SettingError(_("Name the settings to reset, or use --all (not both)."))

@@ -9,7 +9,7 @@ import argparse
 import json
 from typing import Any
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _tray_available() -> tuple[bool | None, str | None]:
     from tray_app.cli import has_display
-    from tray_app.ui_state import read_ui_state
+    from tray_app.system.ui_state import read_ui_state
 
     if not has_display():
         return False, _("no display: the headless monitor is used")
@@ -30,9 +30,9 @@ def _tray_available() -> tuple[bool | None, str | None]:
 
 
 def collect() -> dict[str, Any]:
-    from tray_app import paths
-    from tray_app.sensors.discovery import discover
-    from tray_app.settings import load_settings
+    from tray_app.config.file import load_settings
+    from tray_app.measure.sensors.discovery import discover
+    from tray_app.system import paths
 
     settings = load_settings()
     found = discover(settings.get("cpu_tdp_w") or None)
@@ -58,7 +58,7 @@ def collect() -> dict[str, Any]:
 
 def _metrics_status(values: dict[str, Any]) -> dict[str, Any]:
     try:
-        from tray_app.metrics_config import metrics_status
+        from tray_app.metrics.config import metrics_status
 
         return metrics_status(values)
     except ImportError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

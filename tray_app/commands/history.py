@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def ask_running_instance() -> bool:
     """True once a running tray has opened its History window for us."""
-    from tray_app import paths
-    from tray_app.instance import INFO_NAME, send_command
+    from tray_app.system import paths
+    from tray_app.system.instance import INFO_NAME, send_command
 
     data_dir = paths.data_dir(create=False)
     if not (data_dir / INFO_NAME).exists():
@@ -37,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    from tray_app.ui.history import run_standalone
+    from tray_app.ui.history.window import run_standalone
 
     return run_standalone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tray_app.i18n import _, ngettext
+from tray_app.system.i18n import _, ngettext
 
 EXIT_REFUSED = 2
 

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +57,7 @@ class PrintingListener:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app.engine import Engine
+    from tray_app.runtime.engine import Engine
 
     if args.interval is not None and not 0.1 <= args.interval <= 60:
         print(_("--interval must be between 0.1 and 60 seconds."), file=sys.stderr)

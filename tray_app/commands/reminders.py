@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 TABLE_DEFAULT_LIMIT = 30
 

@@ -58,7 +58,7 @@ from tray_app.detect.tools import (
     custom_patterns,
     interpreter_kind,
 )
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 # Programs that commonly exec the real tool: their name changes when they do.
 SHELLS = frozenset(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tray_app.i18n import _, current_language
+from tray_app.system.i18n import _, current_language
 
 SD15 = "sd15"
 SD21 = "sd21"

@@ -33,9 +33,9 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from tray_app.i18n import _
 from tray_app.reminders import rules as r
 from tray_app.reminders.phrasing import render
+from tray_app.system.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -413,7 +413,7 @@ def _memory_from(data: Any) -> _Memory:
 
 
 def default_state_path() -> Path:
-    from tray_app.paths import data_dir
+    from tray_app.system.paths import data_dir
 
     return data_dir() / STATE_FILE
 

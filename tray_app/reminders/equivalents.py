@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tray_app.i18n import _, current_language
+from tray_app.system.i18n import _, current_language
 
 DEFAULT_PHONE_CHARGE_WH = 13.0
 

@@ -13,7 +13,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tray_app.i18n import _, ngettext
 from tray_app.reminders import rules as r
 from tray_app.reminders.equivalents import (
     equivalents,
@@ -22,6 +21,7 @@ from tray_app.reminders.equivalents import (
     fmt_number,
     fmt_power,
 )
+from tray_app.system.i18n import _, ngettext
 
 T = TypeVar("T")
 Pair = tuple[str, str]  # (title, fact sentence)

@@ -13,7 +13,7 @@ from datetime import date, timedelta, tzinfo
 from datetime import time as dtime
 from typing import Any
 
-from tray_app import days
+from tray_app.system import days
 
 SESSION_ENERGY = "session_energy"
 DAILY_ENERGY = "daily_energy"
@@ -53,7 +53,7 @@ class ActivityState:
 def _num(
     settings: Mapping[str, Any], key: str, default: float | None, lo: float, hi: float
 ) -> float | None:
-    # Settings are validated by tray_app.settings; this only keeps a bad value from crashing us.
+    # Settings are validated by tray_app.config.file; this only keeps a bad value from crashing us.
     value = settings.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return default

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tray_app.i18n import _
 from tray_app.store import codec, db, reminders, samples, schema, sessions
 from tray_app.store.db import StoreError
+from tray_app.system.i18n import _
 
 T = TypeVar("T")
 UID_NAMESPACE = "6f1c3f52-2b1e-4d8e-9a57-52474152a001"

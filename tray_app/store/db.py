@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 STORE_FILENAME = "raison-garder.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -60,7 +60,7 @@ class StoreError(Exception):
 
 
 def default_path() -> Path:
-    from tray_app.paths import data_dir
+    from tray_app.system.paths import data_dir
 
     return data_dir(create=False) / STORE_FILENAME
 

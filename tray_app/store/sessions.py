@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tray_app.days import day_of, day_start
+from tray_app.system.days import day_of, day_start
 
 DEFAULT_RATES = {
     "carbon_g_per_kwh": 475.0,  # world average (Our World in Data 2023)
@@ -44,7 +44,7 @@ def settings_values() -> dict[str, Any]:
     """The settings the store needs, with defaults while the settings layer is absent or broken."""
     values = dict(DEFAULT_RATES)
     try:
-        from tray_app.settings import load_settings
+        from tray_app.config.file import load_settings
 
         loaded = load_settings().values
     except Exception:  # noqa: BLE001 - the settings layer reports its own problems

@@ -14,8 +14,9 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout
 
-from tray_app import APP_NAME, __version__, paths
-from tray_app.i18n import _
+from tray_app import APP_NAME, __version__
+from tray_app.system import paths
+from tray_app.system.i18n import _
 from tray_app.ui import texts
 
 

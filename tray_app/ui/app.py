@@ -19,8 +19,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from tray_app import APP_ID, APP_NAME, __version__, paths
-from tray_app.i18n import _
+from tray_app import APP_ID, APP_NAME, __version__
+from tray_app.system import paths
+from tray_app.system.i18n import _
 from tray_app.ui.bridge import EngineBridge, EngineLike, EngineRunner
 from tray_app.ui.icon import IconCache, app_icon
 from tray_app.ui.tray import TrayController, load_settings_values
@@ -74,7 +75,7 @@ class TrayApp(QObject):
         """Reminders with buttons: freedesktop notifications, else our own popup near the tray.
         Made at the first reminder, so an idle tray neither imports QtDBus nor talks to the bus."""
         if self._presenter is None:
-            from tray_app.ui.reminder_presenter import ReminderPresenter
+            from tray_app.ui.reminders.presenter import ReminderPresenter
 
             engine = self.engine
             self._presenter = ReminderPresenter(
@@ -200,7 +201,7 @@ def _quit_on_signals(app: QApplication) -> Callable[[], None]:
 
 def _first_run_autostart(config_dir: Path, wanted: bool) -> None:
     def work() -> None:
-        from tray_app import autostart
+        from tray_app.system import autostart
 
         try:
             autostart.apply_first_run_default(autostart.backend_for(), config_dir, wanted)
@@ -211,7 +212,7 @@ def _first_run_autostart(config_dir: Path, wanted: bool) -> None:
 
 
 def run_tray(args: argparse.Namespace | None = None) -> int:
-    from tray_app.instance import InstanceLock, send_command
+    from tray_app.system.instance import InstanceLock, send_command
 
     data_dir = paths.data_dir()
     lock = InstanceLock(data_dir)
@@ -242,8 +243,8 @@ def run_tray(args: argparse.Namespace | None = None) -> int:
     translators = install_translators(app)  # noqa: F841 - must live as long as the app
 
     settings = load_settings_values()
-    from tray_app import autostart
-    from tray_app.engine import Engine
+    from tray_app.runtime.engine import Engine
+    from tray_app.system import autostart
 
     _first_run_autostart(paths.config_dir(), bool(settings.get("start_at_login", True)))
     tray = TrayApp(

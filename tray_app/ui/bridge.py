@@ -9,11 +9,11 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 class EngineLike(Protocol):
-    """What the tray needs from `tray_app.engine.Engine` (tests hand in a fake)."""
+    """What the tray needs from `tray_app.runtime.engine.Engine` (tests hand in a fake)."""
 
     listener: Any
 

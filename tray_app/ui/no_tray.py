@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from tray_app.i18n import _
+from tray_app.system.i18n import _
 
 
 def no_tray_text() -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tray_app import APP_NAME
-from tray_app.i18n import _, ngettext
+from tray_app.system.i18n import _, ngettext
 
 
 def method_text(method: Any) -> str:

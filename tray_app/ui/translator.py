@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
 
-from tray_app import i18n
+from tray_app.system import i18n
 
 
 class CatalogueTranslator(QTranslator):
-    """Answers Qt's translation requests (`tr()`, Qt's own widgets) from `tray_app.i18n`."""
+    """Answers Qt's translation requests (`tr()`, Qt's own widgets) from `tray_app.system.i18n`."""
 
     def translate(  # noqa: D102 - Qt API
         self,

@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QCursor, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from tray_app import APP_NAME
-from tray_app.i18n import _, ngettext
+from tray_app.system.i18n import _, ngettext
 from tray_app.ui import texts
 from tray_app.ui.bridge import EngineLike
 from tray_app.ui.icon import IconCache, IconState, IconStateMaker
@@ -35,7 +35,7 @@ def optional_module(name: str) -> ModuleType | None:
 
 def load_settings_values() -> dict[str, Any]:
     try:
-        from tray_app.settings import load_settings
+        from tray_app.config.file import load_settings
     except ImportError:
         return {}
     try:
@@ -46,7 +46,7 @@ def load_settings_values() -> dict[str, Any]:
 
 def save_setting(key: str, value: Any) -> None:
     try:
-        from tray_app.settings import save_settings
+        from tray_app.config.file import save_settings
     except ImportError:
         return
     values = load_settings_values()
@@ -61,7 +61,7 @@ class TrayController(QObject):
         self,
         engine: EngineLike,
         data_dir: Path,
-        autostart: Any | None = None,  # tray_app.autostart.Backend; None hides the toggle
+        autostart: Any | None = None,  # tray_app.system.autostart.Backend; None hides the toggle
         icon_cache: IconCache | None = None,
         state_maker: IconStateMaker | None = None,
         parent: QObject | None = None,
@@ -276,7 +276,7 @@ class TrayController(QObject):
             return False
 
     def _on_autostart_triggered(self, checked: bool) -> None:
-        from tray_app.autostart import launch_command
+        from tray_app.system.autostart import launch_command
 
         try:
             if checked:
@@ -295,14 +295,14 @@ class TrayController(QObject):
 
     # ---- windows and commands ------------------------------------------------------------
     def open_history(self) -> None:
-        module = optional_module("tray_app.ui.history")
+        module = optional_module("tray_app.ui.history.window")
         if module is not None and hasattr(module, "open_history"):
             module.open_history(parent=None, on_start_session=self.engine.start_manual_session)
             return
         self.say(_("The History window is not available yet: run “raison-garder history” in a terminal."))
 
     def open_settings(self) -> None:
-        module = optional_module("tray_app.ui.settings_dialog")
+        module = optional_module("tray_app.ui.settings.dialog")
         if module is not None and hasattr(module, "open_settings"):
             module.open_settings(parent=None, on_saved=self.settings_saved,
                                  presenter=getattr(self, "presenter", None))  # None until a reminder
@@ -311,7 +311,7 @@ class TrayController(QObject):
 
     def settings_saved(self) -> None:
         """Called by the Settings window after it saved: apply what the tray itself shows."""
-        from tray_app.settings_boot import apply_language
+        from tray_app.config.boot import apply_language
 
         apply_language()
         self.retranslate()
@@ -339,13 +339,13 @@ class TrayController(QObject):
         return window
 
     def handle_command(self, command: str) -> None:
-        """A later launch spoke to us (see tray_app/instance.py)."""
+        """A later launch spoke to us (see tray_app/system/instance.py)."""
         if command == "quit":
             self.quit()
         elif command == "history":
             self.open_history()
         elif command == "show":
-            if optional_module("tray_app.ui.history") is not None:
+            if optional_module("tray_app.ui.history.window") is not None:
                 self.open_history()
             else:
                 self.say(_("Raison Garder is already running: its icon is in the system tray."))

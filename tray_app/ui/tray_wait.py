@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from tray_app.ui_state import read_ui_state, write_ui_state
+from tray_app.system.ui_state import read_ui_state, write_ui_state
 
 RETRY_MS = 2000
 ATTEMPTS = 30  # 2 s x 30 = one minute

@@ -21,9 +21,9 @@ def options(p: argparse.ArgumentParser) -> None:
 
 
 def measure(args: Any) -> dict[str, Any]:
-    from tray_app import engine
     from tray_app.cli import main
-    from tray_app.sensors.base import Kind
+    from tray_app.measure.sensors.base import Kind
+    from tray_app.runtime import engine
 
     kept: list[Any] = []
     build = engine.Engine._build_monitor

@@ -1,0 +1,355 @@
+"""Turn snapshots and detected tools into sessions: one stretch of work in one tool.
+
+A session opens when a tool is detected (or the user starts one by hand), closes when the tool
+exits, and is split when the tool has done no generation work for `idle_split_min` minutes:
+an idle ComfyUI left open all week is not a week-long session. A dormant tool gets a new
+session as soon as it works again.
+
+Energy is attributed per interval: each source's energy since the previous snapshot goes to the
+sessions using it (the GPUs the tool holds a context on, or every GPU when that is unknown; the
+CPU package always), shared equally when two sessions use the same source, so the sessions of a
+day never add up to more than was measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tray_app.measure.energy import weakest_method
+from tray_app.measure.monitor import Snapshot, SourceState
+from tray_app.measure.sensors.base import Kind, Method
+
+MANUAL = "manual"
+PAUSE_BREAKS_CONTINUITY_S = 600.0  # "continuous generation": active time without a 10-min pause
+UPDATE_EVERY_S = 10.0  # running totals written to the store this often (crash recovery)
+
+
+class SessionStore(Protocol):
+    def open_session(self, tool: str, exe_name: str | None, pids: Sequence[int],
+                     gpu_indices: Sequence[int], start_ts: float, manual: bool = False) -> int: ...
+
+    def add_samples(self, session_id: int, rows: Sequence[tuple]) -> None: ...
+
+    def update_session(self, session_id: int, **fields: Any) -> None: ...
+
+    def close_session(self, session_id: int, end_ts: float, status: str = "complete",
+                      **totals: Any) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSeen:
+    """The part of a detection the tracker needs (tray_app.detect's DetectedTool fits)."""
+
+    tool: str
+    label: str
+    pid: int
+    exe_name: str | None = None
+    gpu_indices: frozenset[int] = frozenset()
+    pids: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class OpenSession:
+    id: int
+    key: tuple[str, int]  # (tool, root pid); manual sessions use (MANUAL, 0)
+    tool: str
+    label: str
+    exe_name: str | None
+    pids: tuple[int, ...]
+    gpu_indices: frozenset[int]
+    manual: bool
+    start_ts: float
+    last_ts: float
+    gpu_j: float = 0.0
+    cpu_j: float = 0.0
+    idle_j: float = 0.0
+    active_s: float = 0.0
+    idle_s: float = 0.0
+    idle_since: float | None = None  # wall time the current idle stretch began
+    continuous_since: float | None = None  # start of the current uninterrupted active stretch
+    last_active_ts: float | None = None
+    peak_w: float = 0.0
+    idle_power_sum_ws: float = 0.0
+    unknown_s: float = 0.0
+    methods: set[Method] = field(default_factory=set)
+    kind_methods: dict[Kind, set[Method]] = field(default_factory=dict)
+    images: int | None = None
+    model_name: str | None = None
+    model_family: str | None = None
+    last_update_ts: float = 0.0
+    # Seconds spent near the GPU power limit, for the reminder rule.
+    near_limit_since: float | None = None
+
+    @property
+    def total_wh(self) -> float:
+        return (self.gpu_j + self.cpu_j) / 3600.0
+
+    def duration_s(self, now: float | None = None) -> float:
+        return max(0.0, (now if now is not None else self.last_ts) - self.start_ts)
+
+    def continuous_active_s(self, now: float) -> float:
+        if self.continuous_since is None:
+            return 0.0
+        return max(0.0, (self.last_active_ts or now) - self.continuous_since)
+
+    def totals(self) -> dict[str, Any]:
+        duration = self.duration_s()
+        total_wh = self.total_wh
+        method = weakest_method(list(self.methods))
+        return {
+            "duration_s": duration,
+            "active_s": self.active_s,
+            "gpu_wh": self.gpu_j / 3600.0,
+            "cpu_wh": self.cpu_j / 3600.0,
+            "total_wh": total_wh,
+            "idle_wh": self.idle_j / 3600.0,
+            "idle_baseline_w": (self.idle_power_sum_ws / self.idle_s) if self.idle_s else None,
+            "peak_w": self.peak_w,
+            "avg_w": (total_wh * 3600.0 / duration) if duration > 0 else None,
+            # The total is only as good as its weakest part; each part says its own method.
+            "energy_method": method.value if method else None,
+            "gpu_method": _method(self.kind_methods.get(Kind.GPU)),
+            "cpu_method": _method(self.kind_methods.get(Kind.CPU)),
+            "unknown_s": self.unknown_s,
+            "images": self.images,
+            "wh_per_image": (total_wh / self.images) if self.images else None,
+            "model_name": self.model_name,
+            "model_family": self.model_family,
+        }
+
+
+def _method(methods: set[Method] | None) -> str | None:
+    m = weakest_method(list(methods or ()))
+    return m.value if m else None
+
+
+class SessionTracker:
+    def __init__(self, store: SessionStore, idle_split_min: float = 10.0,
+                 idle_power_w: float = 0.0) -> None:
+        self.store = store
+        self.idle_split_s = idle_split_min * 60.0
+        self.idle_power_w = idle_power_w  # 0 = learn the idle baseline per GPU
+        self.sessions: dict[tuple[str, int], OpenSession] = {}
+        self._dormant: set[tuple[str, int]] = set()  # split for idleness, tool still running
+        self._tools: dict[tuple[str, int], ToolSeen] = {}
+        self._prev: Snapshot | None = None
+        self._baseline: dict[str, float] = {}  # learned idle power per GPU source
+        self.closed: list[tuple[int, dict[str, Any]]] = []  # (id, totals), drained by the engine
+
+    # ---- inputs ---------------------------------------------------------------------------
+    def set_tools(self, tools: Iterable[ToolSeen], now: float) -> None:
+        """The tools running now (from the detector, every few seconds)."""
+        current = {(t.tool, t.pid): t for t in tools}
+        for key in list(self.sessions):
+            if key[0] != MANUAL and key not in current:
+                self._close(key, self.sessions[key].last_ts)
+        self._dormant &= set(current)
+        self._tools = current
+        for key, tool in current.items():
+            if key not in self.sessions and key not in self._dormant:
+                self._open(key, tool, now)
+
+    def start_manual(self, now: float) -> int:
+        key = (MANUAL, 0)
+        if key not in self.sessions:
+            self._open(key, ToolSeen(tool=MANUAL, label=MANUAL, pid=0), now, manual=True)
+        return self.sessions[key].id
+
+    def stop_manual(self, now: float) -> None:
+        if (MANUAL, 0) in self.sessions:
+            self._close((MANUAL, 0), now)
+
+    def set_images(self, key: tuple[str, int], images: int | None, model_name: str | None = None,
+                   model_family: str | None = None) -> None:
+        s = self.sessions.get(key)
+        if s is not None:
+            s.images = images
+            s.model_name = model_name or s.model_name
+            s.model_family = model_family or s.model_family
+
+    def close_all(self, now: float | None = None) -> None:
+        for key in list(self.sessions):
+            s = self.sessions[key]
+            self._close(key, s.last_ts if now is None else now)
+
+    # ---- the per-snapshot step --------------------------------------------------------------
+    def update(self, snap: Snapshot) -> None:
+        prev, self._prev = self._prev, snap
+        if prev is None or snap.paused or prev.paused:
+            for s in self.sessions.values():
+                s.last_ts = snap.wall
+            return
+        dt = snap.t - prev.t
+        if dt <= 0:
+            return
+        before = {s.source: s for s in prev.sources}
+        # Once per snapshot, whatever the number of sessions: the floor must not learn faster
+        # because two tools share a GPU.
+        self._learn_baseline(snap.sources)
+        users = self._users_by_source(snap.sources)
+        for s in self.sessions.values():
+            self._step_session(s, snap, before, users, dt)
+        for key in [k for k, s in self.sessions.items() if self._should_split(s, snap.wall)]:
+            self._close(key, snap.wall)
+            self._dormant.add(key)
+        # A dormant tool that works again gets a new session.
+        for key in list(self._dormant):
+            tool = self._tools.get(key)
+            if tool is not None and self._is_active(self._sources_for(tool.gpu_indices, snap.sources)):
+                self._dormant.discard(key)
+                self._open(key, tool, snap.wall)
+
+    def _users_by_source(self, sources: Sequence[SourceState]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self.sessions.values():
+            for src in self._sources_for(s.gpu_indices, sources):
+                counts[src.source] = counts.get(src.source, 0) + 1
+        return counts
+
+    @staticmethod
+    def _gpu_index(src: SourceState) -> int | None:
+        if src.source.startswith("nvidia:"):
+            try:
+                return int(src.source.split(":", 1)[1])
+            except ValueError:
+                return None
+        return None
+
+    def _sources_for(self, gpu_indices: frozenset[int],
+                     sources: Sequence[SourceState]) -> list[SourceState]:
+        """The sources a session draws from: its GPUs (all when unknown) and the CPU."""
+        out = []
+        for src in sources:
+            if src.kind is Kind.CPU:
+                out.append(src)
+            elif not gpu_indices or self._gpu_index(src) in gpu_indices:
+                out.append(src)
+        return out
+
+    def _is_active(self, sources: Sequence[SourceState]) -> bool:
+        gpus = [s for s in sources if s.kind is Kind.GPU]
+        if not gpus:  # CPU-only machine: only the CPU can tell
+            return any(bool(s.busy) for s in sources)
+        for g in gpus:
+            if g.busy:
+                return True
+            if g.power_w is not None:
+                base = self.idle_power_w or self._baseline.get(g.source)
+                if base is not None and g.power_w > max(base * 1.3, base + 15.0):
+                    return True
+        return False
+
+    def _learn_baseline(self, sources: Sequence[SourceState]) -> None:
+        for g in sources:
+            if g.kind is Kind.GPU and g.power_w is not None and g.busy is False:
+                old = self._baseline.get(g.source)
+                # The idle floor: follow drops at once, rises slowly (a model loaded in VRAM
+                # raises idle power a little; a generation must not become the baseline).
+                self._baseline[g.source] = g.power_w if old is None or g.power_w < old else old + 0.01 * (g.power_w - old)
+
+    def _step_session(self, s: OpenSession, snap: Snapshot, before: dict[str, SourceState],
+                      users: dict[str, int], dt: float) -> None:
+        now = snap.wall
+        srcs = self._sources_for(s.gpu_indices, snap.sources)
+        gpu_j = cpu_j = 0.0
+        gpu_w = cpu_w = 0.0
+        known_w = False
+        for src in srcs:
+            prev = before.get(src.source)
+            if prev is None:
+                continue
+            share = 1.0 / max(1, users.get(src.source, 1))
+            de = max(0.0, src.energy_j - prev.energy_j) * share
+            if src.unknown_s > prev.unknown_s:
+                s.unknown_s = max(s.unknown_s, 0.0) + (src.unknown_s - prev.unknown_s) * share
+            if src.kind is Kind.GPU:
+                gpu_j += de
+            else:
+                cpu_j += de
+            if de > 0 or src.power_w is not None:
+                s.methods.add(src.method)
+                s.kind_methods.setdefault(src.kind, set()).add(src.method)
+            if src.power_w is not None:
+                known_w = True
+                if src.kind is Kind.GPU:
+                    gpu_w += src.power_w * share
+                else:
+                    cpu_w += src.power_w * share
+        s.gpu_j += gpu_j
+        s.cpu_j += cpu_j
+        active = self._is_active(srcs)
+        if known_w:
+            s.peak_w = max(s.peak_w, gpu_w + cpu_w)
+        if active:
+            s.active_s += dt
+            if s.continuous_since is None or (
+                s.last_active_ts is not None and now - s.last_active_ts >= PAUSE_BREAKS_CONTINUITY_S
+            ):
+                s.continuous_since = now - dt
+            s.last_active_ts = now
+            s.idle_since = None
+        else:
+            s.idle_s += dt
+            s.idle_j += gpu_j + cpu_j
+            s.idle_power_sum_ws += (gpu_w + cpu_w) * dt
+            if s.idle_since is None:
+                s.idle_since = now - dt
+        self._track_power_limit(s, srcs, now)
+        s.last_ts = now
+        self.store.add_samples(
+            s.id, [(now, gpu_w if known_w else None, cpu_w if known_w else None, int(active))]
+        )
+        if now - s.last_update_ts >= UPDATE_EVERY_S:
+            s.last_update_ts = now
+            self.store.update_session(s.id, end_ts=now, **s.totals())
+
+    @staticmethod
+    def _track_power_limit(s: OpenSession, srcs: Sequence[SourceState], now: float) -> None:
+        near = False
+        for g in srcs:
+            if g.kind is Kind.GPU and g.power_w is not None and g.power_limit_w:
+                near = near or g.power_w >= 0.9 * g.power_limit_w
+        if near:
+            s.near_limit_since = s.near_limit_since or now
+        else:
+            s.near_limit_since = None
+
+    def gpu_power_pct(self, s: OpenSession) -> float | None:
+        if self._prev is None:
+            return None
+        pcts = [
+            100.0 * g.power_w / g.power_limit_w
+            for g in self._sources_for(s.gpu_indices, self._prev.sources)
+            if g.kind is Kind.GPU and g.power_w is not None and g.power_limit_w
+        ]
+        return max(pcts) if pcts else None
+
+    def _should_split(self, s: OpenSession, now: float) -> bool:
+        return (not s.manual and s.idle_since is not None
+                and now - s.idle_since >= self.idle_split_s)
+
+    # ---- open/close -------------------------------------------------------------------------
+    def _open(self, key: tuple[str, int], tool: ToolSeen, now: float, manual: bool = False) -> None:
+        pids = tool.pids or ((tool.pid,) if tool.pid else ())
+        sid = self.store.open_session(tool.tool, tool.exe_name, list(pids),
+                                      sorted(tool.gpu_indices), now, manual=manual)
+        self.sessions[key] = OpenSession(
+            id=sid, key=key, tool=tool.tool, label=tool.label, exe_name=tool.exe_name,
+            pids=pids, gpu_indices=tool.gpu_indices, manual=manual, start_ts=now, last_ts=now,
+            last_update_ts=now,
+        )
+
+    def _close(self, key: tuple[str, int], end_ts: float) -> None:
+        s = self.sessions.pop(key)
+        s.last_ts = max(s.start_ts, end_ts)
+        totals = s.totals()
+        self.store.close_session(s.id, s.last_ts, "complete", **totals)
+        self.closed.append((s.id, {**totals, "tool": s.tool}))
+
+    def current(self) -> OpenSession | None:
+        """The session to show: the most energetic open one (manual first)."""
+        if not self.sessions:
+            return None
+        return max(self.sessions.values(), key=lambda s: (s.manual, s.total_wh))

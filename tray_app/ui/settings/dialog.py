@@ -1,0 +1,414 @@
+"""The Settings window: every setting of the schema, in tabs, checked as you type.
+
+Fields are generated from `tray_app.config.schema.SCHEMA`, so a new setting appears here
+without UI code. Values are saved through `save_settings`, the layer `raison-garder config` uses:
+only values that differ from their (country's) defaults are written, so the carbon, price and
+currency figures keep following the country for everyone who never changed them.
+
+    open_settings(parent=None, on_saved=tray.settings_saved)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tray_app import APP_NAME
+from tray_app.config.file import load_settings, save_settings
+from tray_app.config.schema import (
+    SCHEMA,
+    Option,
+    SettingError,
+    defaults,
+    effective_country,
+    rule_problems,
+)
+from tray_app.reminders import ActivityState, Reminder, ReminderConfig
+from tray_app.system import i18n
+from tray_app.system.i18n import _
+from tray_app.ui.settings.widgets import BoolField, Field, make_field
+
+log = logging.getLogger(__name__)
+
+ERROR_STYLE = "color: #c62828;"  # readable red on light and dark themes
+HINT_STYLE = "color: palette(mid);"
+
+# Tab of each setting; keys not listed go by their section, unknown sections to Advanced.
+_TAB_OF_KEY = {
+    "language": "general", "start_at_login": "general", "day_start_hour": "general",
+    "country": "money", "carbon_g_per_kwh": "money", "price_per_kwh": "money",
+    "currency": "money", "phone_charge_wh": "money",
+    "sample_interval_s": "measurement", "idle_split_min": "measurement",
+    "idle_power_w": "measurement", "cpu_tdp_w": "measurement",
+}  # fmt: skip
+_TAB_OF_SECTION = {
+    "reminders": "reminders", "tools": "tools", "images": "tools",
+    "retention": "privacy", "metrics": "advanced",
+}  # fmt: skip
+TAB_ORDER = ("general", "reminders", "measurement", "money", "tools", "privacy", "advanced")
+
+
+def tab_titles() -> dict[str, str]:
+    return {
+        "general": _("General"),
+        "reminders": _("Reminders"),
+        "measurement": _("Measurement"),
+        "money": _("Money & carbon"),
+        "tools": _("Tools"),
+        "privacy": _("Privacy & data"),
+        "advanced": _("Advanced"),
+    }
+
+
+def tab_of(option: Option) -> str:
+    return _TAB_OF_KEY.get(option.key) or _TAB_OF_SECTION.get(option.section, "advanced")
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Temporarily speak `language` (the preview shows the language chosen, not yet saved)."""
+    before = i18n.current_language()
+    i18n.set_language(language)
+    try:
+        yield
+    finally:
+        i18n.set_language(before)
+
+
+def sample_reminder(values: dict[str, Any]) -> Reminder:
+    """A realistic reminder for the preview: a ComfyUI session just past its energy threshold."""
+    from tray_app.reminders import rules as r
+    from tray_app.reminders.phrasing import render
+
+    cfg = ReminderConfig.from_settings(values)
+    threshold = cfg.session_wh or 50.0
+    session_wh = round(threshold * 1.1, 1)
+    state = ActivityState(
+        session_id="preview", tool="comfyui", session_wh=session_wh,
+        session_active_s=38 * 60.0, continuous_active_s=38 * 60.0, session_images=64,
+        today_wh=round(session_wh * 2.4, 1), gpu_power_w=310.0,
+    )  # fmt: skip
+    trigger = r.Trigger(r.SESSION_ENERGY, "session:preview", r.SAID_FIRST, False, session_wh,
+                        threshold)  # fmt: skip
+    wording = render(trigger, state, cfg, 0.0, int(time.time()) // 60, 0, 0)
+    return Reminder(
+        id="preview", ts=time.time(), rule=trigger.rule, follow_up=False, session_id=None,
+        values=wording.values, title=wording.title, body=wording.body, tip=wording.tip,
+    )  # fmt: skip
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        on_saved: Callable[[], None] | None = None,
+        presenter: Any = None,  # a ReminderPresenter for the preview; one is made if None
+        autostart: Any = None,  # tray_app.system.autostart backend; None: this OS's, if available
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("{app} settings").format(app=APP_NAME))
+        self.on_saved = on_saved
+        self.presenter = presenter
+        self.autostart = autostart if autostart is not None else _default_autostart()
+        self.loaded = load_settings()
+        self.fields: dict[str, Field] = {}
+        self.labels: dict[str, QLabel] = {}  # the row label, greyed with its field
+        self.messages: dict[str, QLabel] = {}  # hint or error under each field
+        self.saves = 0
+
+        self.tabs = QTabWidget()
+        forms = self._build_tabs()
+        for option in SCHEMA:
+            self._add_row(forms[tab_of(option)], option)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet(ERROR_STYLE)
+        self.problem_label.setVisible(False)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.restore_button = self.buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        self.ok_button.setText(_("OK"))
+        self.apply_button.setText(_("Apply"))
+        self.cancel_button.setText(_("Cancel"))
+        self.restore_button.setText(_("Restore defaults"))
+        self.preview_button = QPushButton(_("Preview reminder"))
+        self.buttons.addButton(self.preview_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.ok_button.clicked.connect(self.accept_and_save)
+        self.apply_button.clicked.connect(self.save)
+        self.cancel_button.clicked.connect(self.reject)
+        self.restore_button.clicked.connect(self.restore_defaults)
+        self.preview_button.clicked.connect(self.preview)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(self.buttons)
+        self.resize(680, 600)
+
+        self._load(self.loaded.values)
+        if self.autostart is not None and "start_at_login" in self.fields:
+            try:  # the OS entry is the truth: the user may have removed it by hand
+                self.fields["start_at_login"].set_value(self.autostart.is_enabled())
+            except OSError:
+                pass
+        self._country = effective_country(self.current_raw())
+        for field in self.fields.values():
+            field.changed.connect(self.revalidate)
+        self.fields["country"].changed.connect(self._country_changed)
+        self.revalidate()
+
+    # ---- building -----------------------------------------------------------------------------
+    def _build_tabs(self) -> dict[str, QFormLayout]:
+        forms = {}
+        titles = tab_titles()
+        for key in TAB_ORDER:
+            page = QWidget()
+            form = QFormLayout(page)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(page)
+            self.tabs.addTab(scroll, titles[key].replace("&", "&&"))  # "&" is not a shortcut
+            forms[key] = form
+        return forms
+
+    def _add_row(self, form: QFormLayout, option: Option) -> None:
+        field = make_field(option)
+        self.fields[option.key] = field
+        message = QLabel(field.hint())
+        message.setWordWrap(True)
+        message.setStyleSheet(HINT_STYLE)
+        message.setVisible(bool(field.hint()))
+        self.messages[option.key] = message
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 4)
+        box.setSpacing(2)
+        box.addWidget(field.widget)
+        box.addWidget(message)
+        if isinstance(field, BoolField):
+            label = QLabel("")  # the checkbox carries its own text
+        else:
+            label = QLabel(option.describe())
+            label.setWordWrap(True)
+            label.setBuddy(field.widget)
+        label.setToolTip(option.key)  # the name `raison-garder config` knows it by
+        field.widget.setToolTip(option.key)
+        self.labels[option.key] = label
+        form.addRow(label, holder)
+
+    # ---- values -------------------------------------------------------------------------------
+    def _load(self, values: dict[str, Any]) -> None:
+        for key, field in self.fields.items():
+            field.blockSignals(True)
+            field.set_value(values[key])
+            field.blockSignals(False)
+
+    def current_raw(self) -> dict[str, Any]:
+        """Every value shown; a field that cannot be read keeps the loaded value (for rules)."""
+        out = dict(self.loaded.values)
+        for key, field in self.fields.items():
+            try:
+                out[key] = field.value()
+            except SettingError:
+                pass
+        return out
+
+    def errors(self) -> dict[str, str]:
+        found = {}
+        for key, field in self.fields.items():
+            try:
+                field.value()
+            except SettingError as exc:
+                found[key] = str(exc)
+        return found
+
+    def revalidate(self) -> bool:
+        """Show each field's problem, the cross-setting ones, grey what is switched off."""
+        errors = self.errors()
+        for key, field in self.fields.items():
+            message = self.messages[key]
+            if key in errors:
+                message.setText(errors[key])
+                message.setStyleSheet(ERROR_STYLE)
+                message.setVisible(True)
+            else:
+                message.setText(field.hint())
+                message.setStyleSheet(HINT_STYLE)
+                message.setVisible(bool(field.hint()))
+        values = self.current_raw()
+        for option in SCHEMA:
+            if option.enabled_by:
+                on = bool(values.get(option.enabled_by))
+                self.fields[option.key].widget.setEnabled(on)
+                self.labels[option.key].setEnabled(on)
+        problems = [] if errors else [message for _rule, message in rule_problems(values)]
+        if errors:
+            names = ", ".join(self.fields[k].option.describe() for k in errors)
+            problems = [_("Please correct: {fields}").format(fields=names)]
+        self.problem_label.setText("\n".join(problems))
+        self.problem_label.setVisible(bool(problems))
+        ok = not problems
+        self.ok_button.setEnabled(ok)
+        self.apply_button.setEnabled(ok)
+        return ok
+
+    def _country_changed(self) -> None:
+        """Figures still at the old country's defaults follow the new country."""
+        values = self.current_raw()
+        new = effective_country(values)
+        if new == self._country:
+            return
+        for option in SCHEMA:
+            if option.country_default is None:
+                continue
+            field = self.fields[option.key]
+            try:
+                if field.value() == option.default_for(self._country):
+                    field.set_value(option.default_for(new))
+            except SettingError:
+                pass
+        self._country = new
+
+    def restore_defaults(self) -> None:
+        base = defaults(effective_country({"country": "auto"}))
+        self._load(base)
+        self._country = effective_country(base)
+        self.revalidate()
+
+    # ---- saving -------------------------------------------------------------------------------
+    def save(self) -> bool:
+        if not self.revalidate():
+            return False
+        values = self.current_raw()
+        base = defaults(effective_country(values))
+        # Values at their default are left out: they keep following the country and new versions.
+        changed = {k: v for k, v in values.items() if v != base[k]}
+        try:
+            save_settings(changed, self.loaded.path)
+        except (SettingError, OSError) as exc:
+            self._show_problem(_("The settings could not be saved: {error}").format(error=exc))
+            return False
+        problem = self._apply_autostart(bool(values.get("start_at_login")))
+        self.loaded = load_settings(self.loaded.path)
+        self.saves += 1
+        from tray_app.config.boot import apply_language
+
+        apply_language()  # the language applies now that it is saved
+        if self.on_saved is not None:
+            self.on_saved()
+        if problem:
+            self._show_problem(problem)
+            return False
+        return True
+
+    def _apply_autostart(self, wanted: bool) -> str | None:
+        if self.autostart is None:
+            return None
+        try:
+            if wanted == bool(self.autostart.is_enabled()):
+                return None
+            if wanted:
+                from tray_app.system.autostart import launch_command
+
+                self.autostart.enable(launch_command())
+            else:
+                self.autostart.disable()
+        except OSError as exc:
+            return _("Could not change start at login ({place}): {error}").format(
+                place=self.autostart.location(), error=exc
+            )
+        return None
+
+    def _show_problem(self, text: str) -> None:
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(True)
+
+    def accept_and_save(self) -> None:
+        if self.save():
+            self.accept()
+
+    # ---- preview ------------------------------------------------------------------------------
+    def preview(self) -> None:
+        values = self.current_raw()
+        language = values.get("language", "auto")
+        with speaking(language if isinstance(language, str) else "auto"):
+            reminder = sample_reminder(values)
+            if self.presenter is None:
+                from tray_app.ui.reminders.presenter import ReminderPresenter
+
+                def nothing() -> None:
+                    pass
+
+                self.presenter = ReminderPresenter(self, nothing, nothing, nothing, refresh_ms=0)
+            self.presenter.show(reminder, preview=True)
+
+
+def _default_autostart() -> Any:
+    try:
+        from tray_app.system.autostart import backend_for
+    except ImportError:
+        return None
+    try:
+        return backend_for()
+    except Exception:  # noqa: BLE001 - no start-at-login on this platform: hide nothing else
+        return None
+
+
+_open: SettingsDialog | None = None
+
+
+def open_settings(
+    parent: QWidget | None = None,
+    on_saved: Callable[[], None] | None = None,
+    presenter: Any = None,
+    autostart: Any = None,
+) -> SettingsDialog:
+    """Show the Settings window (non-modal), or bring the open one forward."""
+    global _open
+    if _open is not None:
+        try:
+            _open.show()
+            _open.raise_()
+            _open.activateWindow()
+            return _open
+        except RuntimeError:  # deleted since
+            _open = None
+    dialog = SettingsDialog(parent, on_saved, presenter, autostart)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.finished.connect(lambda _result: _forget(dialog))
+    _open = dialog
+    dialog.show()
+    return dialog
+
+
+def _forget(dialog: SettingsDialog) -> None:
+    global _open
+    if _open is dialog:
+        _open = None
