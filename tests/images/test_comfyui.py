@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
-from tests.fixtures.fake_comfyui import SECRET_PROMPT, FakeComfyUI
+from tests.fixtures.fake_comfyui import SECRET_PROMPT, FakeComfyUI, TricklingServer
 from tests.images import free_port
 from tray_app.images.comfyui import (
+    DEADLINE_S,
     ComfyHistoryCounter,
     ComfyUIClient,
     graph_meta,
@@ -195,3 +197,47 @@ def test_graph_meta_reads_loaders_latent_and_sampler_only():
         ).width
         is None
     )
+
+
+def timed_get(port: int) -> tuple[object, float]:
+    """get_json in a thread, so that a request that hangs fails the test instead of hanging it."""
+    out: list = []
+    client = ComfyUIClient(port, hosts=("127.0.0.1",))
+    start = time.monotonic()
+    worker = threading.Thread(target=lambda: out.append(client.get_json("/history?max_items=1")),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=DEADLINE_S + 5)
+    assert not worker.is_alive(), "the request was still waiting on the server"
+    return out[0], time.monotonic() - start
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\n",  # headers that never end
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n",  # a body that never ends
+], ids=["headers", "body"])
+def test_a_server_trickling_one_byte_at_a_time_cannot_hold_a_request(head: bytes):
+    server = TricklingServer(head=head, filler=b" ", pause_s=0.05)
+    try:
+        answer, took = timed_get(server.port)
+    finally:
+        server.close()
+    assert answer is None  # unknown, never a half-read number
+    assert took < DEADLINE_S + 0.6  # the deadline holds for the whole request
+
+
+def test_an_answer_larger_than_the_limit_is_refused_before_it_is_read(monkeypatch, fake_comfyui):
+    from tray_app.images import comfyui
+
+    for i in range(50):
+        fake_comfyui.add_prompt(time.time() - i)
+    assert ComfyUIClient(fake_comfyui.port).get_json("/history") is not None
+    monkeypatch.setattr(comfyui, "MAX_RESPONSE_BYTES", 1000)
+    assert ComfyUIClient(fake_comfyui.port).get_json("/history") is None
+
+
+def test_json_nested_too_deep_is_unknown_not_a_crash(monkeypatch):
+    from tray_app.images import comfyui
+
+    monkeypatch.setattr(comfyui, "http_get", lambda *a, **k: b"[" * 100_000 + b"]" * 100_000)
+    assert ComfyUIClient(8188).get_json("/history") is None

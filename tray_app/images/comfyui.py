@@ -9,16 +9,17 @@ the last N). Each entry, keyed by prompt id, holds:
 - `status`: {"status_str", "completed", "messages": [[event, {"prompt_id", "timestamp" (ms)…}]]}
   (timestamps since mid-2024; older versions have none, see `first seen` below).
 
-Only GET requests, only to a loopback address, with a short timeout and a growing pause after
-failures: a ComfyUI that is busy or gone costs us (and it) next to nothing. We use http.client
-rather than urllib so that no proxy setting can ever send a request off the machine.
+Only GET requests, only to a loopback address, with a deadline for the whole request and a
+growing pause after failures: a ComfyUI that is busy or gone costs us (and it) next to nothing.
+A plain socket rather than urllib, so that no proxy setting can ever send a request off the
+machine, and rather than http.client, whose reads cannot be bounded in time (see `http_get`).
 """
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from tray_app.images.models import (
 DEFAULT_PORT = 8188
 TIMEOUT_S = 0.5
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_MAX_HEAD_BYTES = 64 * 1024
 DEADLINE_S = 2.0  # a whole request, however the server trickles its answer
 FIRST_BATCH = 32
 MAX_BATCH = 1024
@@ -87,34 +89,103 @@ class ComfyUIClient:
         for host in list(self.hosts):
             try:
                 return self._get(host, path)
-            except (OSError, http.client.HTTPException, ValueError):
+            except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested too deep
                 continue
         return None
 
     def _get(self, host: str, path: str) -> object | None:
-        conn = http.client.HTTPConnection(host.strip("[]"), self.port, timeout=self.timeout)
-        try:
-            conn.request("GET", path, headers={"Accept": "application/json"})
-            response = conn.getresponse()
-            if response.status != 200:
+        body = http_get(host.strip("[]"), self.port, path, self.timeout)
+        if body is None:
+            return None
+        # The host that answered goes first next time.
+        self.hosts.remove(host)
+        self.hosts.insert(0, host)
+        return json.loads(body)
+
+
+def http_get(
+    host: str,
+    port: int,
+    path: str,
+    read_timeout_s: float = TIMEOUT_S,
+    deadline_s: float | None = None,
+    max_bytes: int | None = None,
+) -> bytes | None:
+    """The body of a 200 answer to `GET path`, or None (refused, not 200, too big, too slow).
+
+    The deadline holds for the whole request: http.client reads headers and body through a
+    buffered file whose every byte restarts the socket timeout, so a server trickling one byte
+    every 0.25 s held it forever. Here each recv() returns whatever arrived, and the monotonic
+    deadline is checked between them. HTTP/1.0 keeps the answer plain (no chunked encoding).
+    """
+    deadline = time.monotonic() + (DEADLINE_S if deadline_s is None else deadline_s)
+    max_bytes = MAX_RESPONSE_BYTES if max_bytes is None else max_bytes
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    def remaining() -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the whole request took too long")
+        return min(read_timeout_s, left)
+
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(remaining())
+        sock.connect((host, port))
+        request = (
+            f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n"
+            "Accept: application/json\r\nConnection: close\r\n\r\n"
+        )
+        sock.settimeout(remaining())
+        sock.sendall(request.encode("ascii"))
+        data = bytearray()
+        head_end = -1
+        length: int | None = None
+        while True:
+            sock.settimeout(remaining())
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > max_bytes + _MAX_HEAD_BYTES:
                 return None
-            deadline = time.monotonic() + DEADLINE_S
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+            if head_end < 0:
+                head_end = data.find(b"\r\n\r\n")
+                if head_end < 0:
+                    if len(data) > _MAX_HEAD_BYTES:
+                        return None
+                    continue
+                status, length = _parse_head(bytes(data[:head_end]))
+                if status != 200 or (length is not None and length > max_bytes):
                     return None
-                chunks.append(chunk)
-            # The host that answered goes first next time.
-            self.hosts.remove(host)
-            self.hosts.insert(0, host)
-            return json.loads(b"".join(chunks))
-        finally:
-            conn.close()
+            if length is not None and len(data) - head_end - 4 >= length:
+                break
+        if head_end < 0:
+            return None
+        body = bytes(data[head_end + 4 :])
+        if length is not None:
+            if len(body) < length:
+                return None  # cut short
+            body = body[:length]
+        return body if len(body) <= max_bytes else None
+
+
+def _parse_head(head: bytes) -> tuple[int, int | None]:
+    """(status, Content-Length or None) from a response's status line and headers."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ValueError("not an HTTP answer")
+    length = None
+    for line in lines[1:]:
+        name, _sep, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            value = value.strip()
+            if not value.isdigit():
+                raise ValueError("bad Content-Length")
+            length = int(value)
+        elif name.strip().lower() == "transfer-encoding":
+            raise ValueError("HTTP/1.0 answers are never chunked")
+    return int(parts[1]), length
 
 
 @dataclass(frozen=True, slots=True)

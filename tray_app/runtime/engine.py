@@ -7,7 +7,9 @@ the worker between two ticks, so the core needs no locks.
 
 Cadences: sensors at the sample interval (the monitor adapts it), sessions every snapshot
 (1 s), tool detection every 5 s, image counting every 15 s, reminders every 5 s. The expensive
-work is never done every tick.
+work is never done every tick. Image counting talks to other programs: it runs on its own
+thread (tray_app/images/worker.py) and its counts join the next tick, so a hung tool never
+delays a sample.
 """
 
 from __future__ import annotations
@@ -180,7 +182,8 @@ class Engine:
         self.reminders: Any = None
         self.metrics_state: Any = None
         self._metrics_server: Any = None
-        self._counters: dict[tuple[str, int], Any] = {}
+        self._images: Any = None  # the image-count worker, made at the first session
+        self._image_sids: dict[tuple[str, int], int] = {}  # session counted, by key
         self._tools: dict[tuple[str, int], Any] = {}
         self._today = _Running()
         self._period = _Running(week=True)
@@ -417,33 +420,31 @@ class Engine:
         self.tracker.set_tools(seen, now)
 
     def _count_images(self, now: float) -> None:
+        """Hand the open sessions to the image-count worker; never waits for it."""
         from pathlib import Path
 
-        from tray_app.images.counter import ImageCounter
+        from tray_app.images.worker import CountJob, ImageCountWorker
 
+        if self._images is None:
+            self._images = ImageCountWorker()
         dirs = [Path(p).expanduser() for p in (self.settings.get("images.output_dirs") or [])]
-        for key, s in list(self.tracker.sessions.items()):
-            counter = self._counters.get(key)
-            if counter is None:
-                tool = self._tools.get(key)
-                start = s.start_ts
-                if tool is not None:
-                    try:
-                        import psutil
+        jobs = []
+        sids = {key: s.id for key, s in self.tracker.sessions.items()}
+        for key, s in self.tracker.sessions.items():
+            tool = self._tools.get(key)
+            jobs.append(CountJob(key, s.tool, getattr(tool, "root", None), getattr(tool, "port", None),
+                                 getattr(tool, "pid", None), s.start_ts))
+        if self._images.submit(jobs, dirs, now):
+            self._image_sids = sids
 
-                        start = psutil.Process(tool.pid).create_time()
-                    except Exception:  # noqa: BLE001 - the process may be gone already
-                        pass
-                counter = ImageCounter.for_tool(
-                    s.tool, getattr(tool, "root", None), getattr(tool, "port", None), start, dirs
-                )
-                self._counters[key] = counter
-            count = counter.poll(s.start_ts, now)
+    def _take_image_counts(self) -> None:
+        counts = self._images.take() if self._images is not None else None
+        for key, count in (counts or {}).items():
+            s = self.tracker.sessions.get(key)
+            if s is None or s.id != self._image_sids.get(key):
+                continue  # that session closed (or was split) while its images were counted
             if count.images is not None:  # a failed count keeps the last known number
                 self.tracker.set_images(key, count.images, count.model_name, count.model_family)
-        for key in list(self._counters):
-            if key not in self.tracker.sessions:
-                del self._counters[key]
 
     def _after_closes(self) -> None:
         for sid, totals in self.tracker.closed:
@@ -512,6 +513,7 @@ class Engine:
         if snap.t >= self._next_detect and not snap.paused:
             self._next_detect = snap.t + DETECT_EVERY_S
             self._detect(snap, now)
+        self._take_image_counts()
         if snap.t >= self._next_images and tracker.sessions:
             self._next_images = snap.t + IMAGES_EVERY_S
             self._count_images(now)
@@ -569,6 +571,8 @@ class Engine:
         from tray_app.reminders import default_state_path, save_engine
 
         self._drain_commands()
+        if self._images is not None:
+            self._images.close()  # never joined: a hung tool must not delay the exit
         if self.tracker is not None:
             self.tracker.close_all()
             self._after_closes()
