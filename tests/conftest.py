@@ -3,6 +3,7 @@ hardware. Fixture modules in tests/fixtures/ are loaded automatically."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,9 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     # Start-at-login writes under XDG_CONFIG_HOME on first run: never the real one.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("LANGUAGE", "en")
+    # The scanner sees only this pytest process and what it starts, never the ComfyUI the
+    # developer runs beside the suite (subprocesses such as a headless monitor inherit it).
+    monkeypatch.setenv("RAISON_GARDER_SCAN_SCOPE", str(os.getpid()))
     from tray_app.system import i18n
 
     i18n.set_language("en")

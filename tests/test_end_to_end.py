@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, Segment
+from tests.images import free_port
 from tray_app.cli import main
 from tray_app.runtime.engine import Engine
 from tray_app.store import Store
@@ -29,7 +30,7 @@ def test_a_tool_that_works_then_exits_is_one_session_with_the_gpu_energy_it_drew
     fake_nvml, tool_layout, tool_process, capsys
 ):
     root = tool_layout("comfyui")
-    proc = tool_process([sys.executable, "main.py", "--port", "8190"], cwd=root)
+    proc = tool_process([sys.executable, "main.py", "--port", str(free_port())], cwd=root)
     trace = [Segment(4.0, 300.0, 97.0), Segment(3.0, 40.0, 0.0), Segment(3.0, 280.0, 95.0),
              Segment(600.0, 25.0, 0.0)]
     rig = fake_nvml(FakeGpu(trace=trace, processes=[FakeProcess(pid=proc.pid, used_mb=6000)]))
@@ -64,7 +65,7 @@ def test_a_monitor_killed_mid_session_leaves_one_recovered_session_and_no_duplic
     fake_nvml, tool_layout, tool_process, capsys
 ):
     root = tool_layout("comfyui")
-    tool = tool_process([sys.executable, "main.py"], cwd=root)
+    tool = tool_process([sys.executable, "main.py", "--port", str(free_port())], cwd=root)
     fake_nvml(FakeGpu(trace=[Segment(3600.0, 250.0, 97.0)], processes=[FakeProcess(pid=tool.pid)]))
     cmd = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet"]
     first = subprocess.Popen(cmd, env=dict(os.environ))
@@ -83,6 +84,26 @@ def test_a_monitor_killed_mid_session_leaves_one_recovered_session_and_no_duplic
     assert recovered["gpu_wh"] > 0
     with Store.open() as store:
         assert store.recover_open_sessions() == []  # nothing left to recover twice
+
+
+@pytest.mark.slow
+def test_the_end_to_end_tests_pass_beside_a_developers_own_comfyui(foreign_comfyuis, tmp_path):
+    from tray_app.detect.scanner import LinuxProcSource, Scanner
+
+    theirs = foreign_comfyuis()
+    # They are real ComfyUIs to an unscoped scanner (so this test can fail)...
+    seen = {t.pid for t in Scanner(source=LinuxProcSource()).scan() if t.tool == "comfyui"}
+    assert set(theirs) <= seen
+    # ...and invisible to the scanner the tests use.
+    assert not {p for t in Scanner().scan() for p in t.pids} & set(theirs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAISON_GARDER_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "slow",
+         "-k", "not beside", f"--basetemp={tmp_path / 'inner'}", __file__],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "skipped" not in run.stdout, run.stdout[-2000:]
 
 
 def doctor_json(capsys) -> dict:

@@ -226,3 +226,35 @@ def test_a_process_caught_mid_exec_is_looked_at_again(tool_layout, table, comm):
     procs[400].argv = argv[comm]
     now[0] += 5
     assert sorted(t.pid for t in scanner.scan()) == [100, 400]
+
+
+def test_a_scan_scope_sees_only_its_trees_and_keeps_a_child_whose_parent_died(tool_layout):
+    from tray_app.detect.scanner import ScopedProcSource, scan_scope
+
+    root = tool_layout("comfyui")
+    comfy = [PY, "main.py"]
+    procs = {
+        1: Proc("systemd", ["/sbin/init"], ppid=0),
+        10: Proc("python3", [PY, "-m", "pytest"]),  # the scope's root: the test run
+        11: Proc("bash", ["/bin/bash"], ppid=10),
+        12: Proc("python3", comfy, ppid=11, cwd=str(root), start=5.0),  # the test's tool
+        20: Proc("python3", comfy, cwd=str(root)),  # the developer's own ComfyUI
+    }
+    source = FakeSource(procs)
+    scanner = Scanner(source=ScopedProcSource(source, scan_scope({"RAISON_GARDER_SCAN_SCOPE": "10"})))
+    assert [t.pid for t in scanner.scan()] == [12]
+    del procs[11]
+    procs[12].ppid = 1  # its shell was killed: init adopts it, it is still the test's
+    assert [t.pid for t in scanner.scan()] == [12]
+    procs[30] = Proc("python3", comfy, cwd=str(root), start=6.0)  # reuses no pid of the scope
+    assert [t.pid for t in scanner.scan()] == [12]
+
+
+@pytest.mark.parametrize(("value", "scope"), [
+    (None, None), ("", None), ("42", {42}), ("42, 7", {42, 7}), ("garbage", set()),
+])
+def test_the_scan_scope_variable_narrows_and_never_widens(value, scope):
+    from tray_app.detect.scanner import scan_scope
+
+    env = {} if value is None else {"RAISON_GARDER_SCAN_SCOPE": value}
+    assert scan_scope(env) == (None if scope is None else frozenset(scope))

@@ -224,8 +224,77 @@ class PsutilProcSource:
         return None
 
 
+# A testing aid, not a setting: a comma-separated list of pids. When set, the scanner sees only
+# those processes and their descendants, so a test's verdict never depends on the ComfyUI the
+# developer happens to run next to it (tests/conftest.py sets it to the pytest process).
+ENV_SCAN_SCOPE = "RAISON_GARDER_SCAN_SCOPE"
+
+
+class ScopedProcSource:
+    """Another source restricted to some process trees (see ENV_SCAN_SCOPE).
+
+    Each scan reads every process's parent once (the cost of one /proc/<pid>/stat each); a
+    process seen inside the scope stays inside for its lifetime, even once re-parented to init
+    after its parent died (a test's tool outlives a killed monitor)."""
+
+    def __init__(self, inner: ProcSource, roots: Iterable[int]) -> None:
+        self._inner = inner
+        self._roots = frozenset(roots)
+        self._inside: dict[int, float] = {}  # pid -> start time, for pids seen in scope
+
+    def pids(self) -> Iterable[int]:
+        stats = {}
+        for pid in self._inner.pids():
+            stat = self._inner.stat(pid)
+            if stat is not None:
+                stats[pid] = stat
+        inside: dict[int, float] = {}
+        for pid, (_name, _ppid, start, _kernel) in stats.items():
+            cur = pid
+            for _depth in range(_MAX_DEPTH):
+                known = self._inside.get(cur)
+                if cur in self._roots or (known is not None and cur in stats and stats[cur][2] == known):
+                    inside[pid] = start
+                    break
+                parent = stats.get(cur)
+                if parent is None or parent[1] == cur:
+                    break
+                cur = parent[1]
+        self._inside = inside
+        return list(inside)
+
+    def stat(self, pid: int) -> tuple[str, int, float, bool] | None:
+        return self._inner.stat(pid)
+
+    def cmdline(self, pid: int) -> list[str] | None:
+        return self._inner.cmdline(pid)
+
+    def cwd(self, pid: int) -> str | None:
+        return self._inner.cwd(pid)
+
+    def exe(self, pid: int) -> str | None:
+        return self._inner.exe(pid)
+
+    def model_file(self, pid: int) -> str | None:
+        return self._inner.model_file(pid)
+
+
+def scan_scope(environ: Mapping[str, str] = os.environ) -> frozenset[int] | None:
+    """The pids named by RAISON_GARDER_SCAN_SCOPE, or None when unset (the whole machine)."""
+    raw = environ.get(ENV_SCAN_SCOPE, "").strip()
+    if not raw:
+        return None
+    # A malformed value narrows to nothing rather than widening to the whole machine: the
+    # variable exists to keep a test away from the developer's own tools.
+    return frozenset(int(p) for p in raw.replace(" ", "").split(",") if p.isdigit())
+
+
 def default_source() -> ProcSource:
-    return LinuxProcSource() if os.path.exists("/proc/self/stat") else PsutilProcSource()
+    source: ProcSource = (
+        LinuxProcSource() if os.path.exists("/proc/self/stat") else PsutilProcSource()
+    )
+    roots = scan_scope()
+    return source if roots is None else ScopedProcSource(source, roots)
 
 
 @dataclass(frozen=True)
