@@ -26,6 +26,7 @@
  *                         Ampere, nvmlDeviceGetPowerUsage is instantaneous and field 185 absent
  *   segment <duration s> <watts> <gpu util %>   (repeatable: a piecewise-constant power trace)
  *   procs_file <path>     lines `compute|graphics <pid> <used MiB>`; re-read whenever it changes
+ *                         (used MiB < 0: NVML_VALUE_NOT_AVAILABLE, as the driver says under WDDM)
  * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
  *
  * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
@@ -289,7 +290,8 @@ static void reload_procs(fake_device_t *d) {
     while (d->nprocs < MAX_PROCS && fscanf(f, "%31s %u %lf", kind, &pid, &used_mb) == 3) {
         proc_t *p = &d->procs[d->nprocs++];
         p->pid = pid;
-        p->used_bytes = (unsigned long long)(used_mb * 1048576.0);
+        /* A negative figure: the driver cannot tell (NVML_VALUE_NOT_AVAILABLE, as under WDDM). */
+        p->used_bytes = used_mb < 0 ? ~0ULL : (unsigned long long)(used_mb * 1048576.0);
         p->graphics = strcmp(kind, "graphics") == 0;
     }
     fclose(f);
@@ -500,7 +502,8 @@ static nvmlReturn_t do_memory(nvmlDevice_t dev, nvmlMemory_t *m) {
     if (m == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     reload_procs(dev);
     unsigned long long used = dev->mem_base_used;
-    for (int i = 0; i < dev->nprocs; i++) used += dev->procs[i].used_bytes;
+    for (int i = 0; i < dev->nprocs; i++)
+        if (dev->procs[i].used_bytes != ~0ULL) used += dev->procs[i].used_bytes;
     if (used > dev->mem_total) used = dev->mem_total;
     m->total = dev->mem_total;
     m->used = used;

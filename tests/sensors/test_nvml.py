@@ -241,6 +241,17 @@ def test_process_list_changes_are_seen(fake_nvml, discover, monkeypatch, variant
     assert sensor.read().pids == ()  # known: nothing running (not unknown)
 
 
+def test_each_process_says_how_much_gpu_memory_it_holds(fake_nvml, discover, monkeypatch):
+    rig = fake_nvml(FakeGpu(processes=[FakeProcess(1111, used_mb=5120), FakeProcess(42, 300, "graphics")]))
+    sensor = only(discover())
+    assert sensor.read().process_memory_mb == ((42, pytest.approx(300)), (1111, pytest.approx(5120)))
+    assert sensor.read_power().process_memory_mb is None  # the fast path does not read it
+    # Under WDDM the driver cannot tell a process's memory: unknown, never 0.
+    monkeypatch.setattr(nvml, "PIDS_TTL_S", 0.0)
+    rig.set_processes(0, [FakeProcess(1111, used_mb=None)])
+    assert sensor.read().process_memory_mb == ((1111, None),)
+
+
 # ---- several GPUs, lost GPUs ----------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ class SourceState:
     utilisation_pct: float | None = None
     power_limit_w: float | None = None
     pids: tuple[int, ...] | None = None
+    process_memory_mb: tuple[tuple[int, float | None], ...] | None = None  # see Reading
     busy: bool | None = None
     error: str | None = None
     seconds_by_method: tuple[tuple[str, float], ...] = ()
@@ -191,6 +192,7 @@ class Monitor:
                     utilisation_pct=None if r is None else r.utilisation_pct,
                     power_limit_w=None if r is None else r.power_limit_w,
                     pids=None if r is None else r.pids,
+                    process_memory_mb=None if r is None else r.process_memory_mb,
                     busy=None if r is None else r.busy,
                     error=None if r is None else r.error,
                     seconds_by_method=tuple(sorted(src.acc.seconds_by_method.items())),

@@ -47,6 +47,9 @@ class Reading:
     memory_used_mb: float | None = None
     power_limit_w: float | None = None
     pids: tuple[int, ...] | None = None  # processes holding a context on this device (GPUs)
+    # (pid, MiB that process holds on this device), sorted by pid; the MiB is None where the
+    # driver does not tell (Windows WDDM). None: no process list was read.
+    process_memory_mb: tuple[tuple[int, float | None], ...] | None = None
     error: str | None = None  # why this reading is (partly) unknown, for the user
 
 

@@ -10,7 +10,8 @@ NVML_FI_DEV_POWER_INSTANT where supported, else `nvmlDeviceGetPowerUsage` (on Am
 Public API:
     discover_nvidia() -> Discovery          one NvmlGpuSensor per GPU, `details["gpus"]` for doctor
     NvmlGpuSensor.read() -> Reading         full reading: power, energy, utilisation, memory,
-                                            power limit (cached 60 s), pids (cached 2 s)
+                                            power limit (cached 60 s), pids and each one's
+                                            GPU memory (cached 2 s)
     NvmlGpuSensor.read_power() -> Reading   (alias read_power_only)
                                             fast path for 5-10 Hz sampling: power and energy
                                             only (2 driver calls); busy/utilisation/memory/pids
@@ -308,6 +309,7 @@ class NvmlGpuSensor:
         self._limit_w: float | None = None
         self._limit_t = -LIMIT_TTL_S
         self._pids: tuple[int, ...] | None = None
+        self._process_mb: tuple[tuple[int, float | None], ...] | None = None
         self._pids_t = -PIDS_TTL_S
 
         # Power: try the instantaneous field once; its answer decides the source for good.
@@ -414,6 +416,7 @@ class NvmlGpuSensor:
             memory_used_mb=memory_mb,
             power_limit_w=self._power_limit(t),
             pids=self._running_pids(t),
+            process_memory_mb=self._process_mb,
         )
 
     def _read_power(self) -> tuple[float | None, float | None]:
@@ -530,9 +533,10 @@ class NvmlGpuSensor:
         return self._limit_w
 
     def _running_pids(self, t: float) -> tuple[int, ...] | None:
+        """The processes on this GPU (cached PIDS_TTL_S); also refreshes `_process_mb`."""
         if t - self._pids_t < PIDS_TTL_S:
             return self._pids
-        pids: set[int] = set()
+        memory: dict[int, float | None] = {}
         answered = False
         for kind in ("Compute", "Graphics"):
             names = (
@@ -542,8 +546,14 @@ class NvmlGpuSensor:
             answer = self._session.first(names, self._handle, key=self.index)
             if not isinstance(answer, Unavailable):
                 answered = True
-                pids.update(int(p.pid) for p in answer)
-        self._pids = tuple(sorted(pids)) if answered else None
+                for p in answer:
+                    # pynvml gives None for NVML_VALUE_NOT_AVAILABLE (WDDM): unknown, not 0.
+                    used = None if p.usedGpuMemory is None else p.usedGpuMemory / _MIB
+                    known = memory.get(int(p.pid))
+                    # A process in both lists has one context: its figure, not their sum.
+                    memory[int(p.pid)] = used if known is None else max(known, used or 0.0)
+        self._pids = tuple(sorted(memory)) if answered else None
+        self._process_mb = tuple(sorted(memory.items())) if answered else None
         self._pids_t = t
         return self._pids
 
