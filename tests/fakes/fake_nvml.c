@@ -27,6 +27,10 @@
  *   segment <duration s> <watts> <gpu util %>   (repeatable: a piecewise-constant power trace)
  *   procs_file <path>     lines `compute|graphics <pid> <used MiB>`; re-read whenever it changes
  *                         (used MiB < 0: NVML_VALUE_NOT_AVAILABLE, as the driver says under WDDM)
+ *                         and an optional 4th field `<held W>`: what that process keeps the board
+ *                         drawing above the trace while it is listed (a model left loaded). The
+ *                         fake notes the sum's changes with their time, so power, the 1 s average
+ *                         and the energy counter all include it from the moment it is noticed.
  * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
  *
  * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
@@ -63,6 +67,7 @@ typedef int nvmlReturn_t;
 #define MAX_DEVICES 8
 #define MAX_SEGMENTS 4096
 #define MAX_PROCS 64
+#define MAX_HELD 256
 
 enum energy_mode { ENERGY_COUNTER, ENERGY_UNSUPPORTED, ENERGY_FROZEN };
 
@@ -73,6 +78,7 @@ typedef struct {
 typedef struct {
     unsigned int pid;
     unsigned long long used_bytes;
+    double held_w;
     int graphics;
 } proc_t;
 
@@ -95,6 +101,9 @@ typedef struct fake_device {
     struct timespec p_mtim;
     off_t p_size;
     int p_seen;
+    /* watts held by the listed processes, as a step function: from held_t[i] on, held_w[i] */
+    double held_t[MAX_HELD], held_w[MAX_HELD];
+    int nheld;
 } fake_device_t;
 
 typedef fake_device_t *nvmlDevice_t;
@@ -246,8 +255,8 @@ static const segment_t *segment_at(const fake_device_t *d, double t) {
     return &d->segs[d->nseg - 1];
 }
 
-/* Joules from t = 0 to t (negative for t < 0). */
-static double integral_j(const fake_device_t *d, double t) {
+/* Joules of the trace alone from t = 0 to t (negative for t < 0). */
+static double trace_integral_j(const fake_device_t *d, double t) {
     if (d->nseg == 0) return 0.0;
     if (t < 0) return d->segs[0].watts * t;
     double acc = 0.0;
@@ -265,13 +274,47 @@ static double integral_j(const fake_device_t *d, double t) {
     return acc;
 }
 
+/* Watts the processes hold above the trace at t, and their joules from t = 0 to t. */
+static double held_at(const fake_device_t *d, double t) {
+    double w = 0.0;
+    for (int i = 0; i < d->nheld && d->held_t[i] <= t; i++) w = d->held_w[i];
+    return w;
+}
+
+static double held_integral_j(const fake_device_t *d, double t) {
+    double acc = 0.0;
+    for (int i = 0; i < d->nheld && d->held_t[i] < t; i++) {
+        double end = i + 1 < d->nheld && d->held_t[i + 1] < t ? d->held_t[i + 1] : t;
+        double start = d->held_t[i] > 0 ? d->held_t[i] : 0.0;
+        if (end > start) acc += d->held_w[i] * (end - start);
+    }
+    return acc;
+}
+
+/* Joules the board drew from t = 0 to t: the trace plus what processes held. */
+static double integral_j(const fake_device_t *d, double t) {
+    return trace_integral_j(d, t) + held_integral_j(d, t);
+}
+
 static double trace_t(void) { return now_monotonic() - anchor; }
+
+static void note_held(fake_device_t *d) {
+    double sum = 0.0;
+    for (int i = 0; i < d->nprocs; i++) sum += d->procs[i].held_w;
+    double last = d->nheld > 0 ? d->held_w[d->nheld - 1] : 0.0;
+    if (sum == last) return;
+    if (d->nheld == MAX_HELD) d->nheld--; /* a test that changes this 256 times: keep the latest */
+    d->held_t[d->nheld] = trace_t();
+    d->held_w[d->nheld] = sum;
+    d->nheld++;
+}
 
 static void reload_procs(fake_device_t *d) {
     struct stat st;
     if (d->procs_path[0] == '\0' || stat(d->procs_path, &st) != 0) {
         d->nprocs = 0;
         d->p_seen = 0;
+        note_held(d);
         return;
     }
     if (d->p_seen && st.st_ino == d->p_ino && st.st_size == d->p_size &&
@@ -284,17 +327,21 @@ static void reload_procs(fake_device_t *d) {
     d->p_mtim = st.st_mtim;
     FILE *f = fopen(d->procs_path, "r");
     if (f == NULL) return;
-    char kind[32];
+    char kind[32], text[256];
     unsigned int pid;
-    double used_mb;
-    while (d->nprocs < MAX_PROCS && fscanf(f, "%31s %u %lf", kind, &pid, &used_mb) == 3) {
+    double used_mb, held_w;
+    while (d->nprocs < MAX_PROCS && fgets(text, sizeof text, f) != NULL) {
+        held_w = 0.0;
+        if (sscanf(text, "%31s %u %lf %lf", kind, &pid, &used_mb, &held_w) < 3) continue;
         proc_t *p = &d->procs[d->nprocs++];
         p->pid = pid;
+        p->held_w = held_w;
         /* A negative figure: the driver cannot tell (NVML_VALUE_NOT_AVAILABLE, as under WDDM). */
         p->used_bytes = used_mb < 0 ? ~0ULL : (unsigned long long)(used_mb * 1048576.0);
         p->graphics = strcmp(kind, "graphics") == 0;
     }
     fclose(f);
+    note_held(d);
 }
 
 /* Every device entry point starts with this: initialised, valid handle, not fallen off the bus. */
@@ -408,19 +455,20 @@ nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t dev, unsigned int *m
 
 /* ---- power and energy --------------------------------------------------------------------- */
 
-static unsigned int average_mw(const fake_device_t *d, double t) {
+static unsigned int average_mw(fake_device_t *d, double t) {
     double w = integral_j(d, t) - integral_j(d, t - 1.0);
     return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
 }
 
-static unsigned int instant_mw(const fake_device_t *d, double t) {
-    double w = segment_at(d, t)->watts;
+static unsigned int instant_mw(fake_device_t *d, double t) {
+    double w = segment_at(d, t)->watts + held_at(d, t);
     return (unsigned int)llround(w > 0 ? w * 1000.0 : 0.0);
 }
 
 static nvmlReturn_t do_power_usage(nvmlDevice_t dev, unsigned int *mw) {
     DEVICE_GUARD(dev);
     if (mw == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    reload_procs(dev);
     *mw = dev->architecture >= ARCH_AMPERE ? average_mw(dev, trace_t()) : instant_mw(dev, trace_t());
     return NVML_SUCCESS;
 }
@@ -431,6 +479,7 @@ static nvmlReturn_t do_energy(nvmlDevice_t dev, unsigned long long *mj) {
     DEVICE_GUARD(dev);
     if (mj == NULL) return NVML_ERROR_INVALID_ARGUMENT;
     if (dev->energy_mode == ENERGY_UNSUPPORTED) return NVML_ERROR_NOT_SUPPORTED;
+    reload_procs(dev);
     double value = dev->offset_mj;
     if (dev->energy_mode == ENERGY_COUNTER) {
         double t = trace_t();
@@ -452,6 +501,7 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t dev, unsigned long
 static nvmlReturn_t do_fields(nvmlDevice_t dev, int count, nvmlFieldValue_t *values) {
     DEVICE_GUARD(dev);
     if (values == NULL || count < 0) return NVML_ERROR_INVALID_ARGUMENT;
+    reload_procs(dev);
     double t = trace_t();
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);

@@ -252,6 +252,19 @@ def test_each_process_says_how_much_gpu_memory_it_holds(fake_nvml, discover, mon
     assert sensor.read().process_memory_mb == ((1111, None),)
 
 
+def test_a_process_holding_the_board_awake_adds_its_watts_until_it_lets_go(fake_nvml, discover, monkeypatch):
+    # The fake driver's own model of idle waste, which the idle-waste tests rely on.
+    rig = fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0), processes=[FakeProcess(7, 5000, held_w=45.0)]))
+    monkeypatch.setattr(nvml, "PIDS_TTL_S", 0.0)
+    sensor = only(discover())
+    held = sensor.read()
+    assert held.power_w == pytest.approx(65.0)
+    rig.set_processes(0, [FakeProcess(7, 400)])
+    released = sensor.read()
+    assert released.power_w == pytest.approx(20.0)
+    assert released.energy_j > held.energy_j  # the counter keeps counting across the change
+
+
 # ---- several GPUs, lost GPUs ----------------------------------------------------------------
 
 
