@@ -12,7 +12,9 @@ from tray_app import APP_NAME, __version__
 from tray_app.system.i18n import _
 
 # Order is the order shown in --help.
-COMMANDS = ("doctor", "monitor", "sessions", "export", "import", "config", "reminders", "history")
+COMMANDS = (
+    "doctor", "monitor", "sessions", "export", "import", "config", "reminders", "release", "history",
+)
 
 
 def _module(name: str):  # noqa: ANN202 - returns a module

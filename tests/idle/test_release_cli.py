@@ -1,0 +1,90 @@
+"""`raison-garder release` against fake tools and a fake GPU driver: what it sends, where, and
+what it reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, steady
+from tray_app.cli import main
+
+
+def release(capsys, *args: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main(["release", "--json", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_release_asks_comfyui_to_free_and_reports_what_the_gpu_did(
+    capsys, fake_nvml, fake_comfyui, tool_layout, tool_process
+):
+    root = tool_layout("comfyui")
+    tool = tool_process([sys.executable, "main.py", "--port", str(fake_comfyui.port)], cwd=root)
+    # Idle at 20 W; the loaded model keeps it 42 W higher while ComfyUI holds 8 GB.
+    rig = fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0),
+                            processes=[FakeProcess(tool.pid, 8400, held_w=42.0)]))
+    fake_comfyui.on_free = lambda body: rig.set_processes(0, [FakeProcess(tool.pid, 420)])
+
+    code, out = release(capsys, "--window", "3")
+
+    assert code == 0
+    # What ComfyUI received: its own route and body, on loopback.
+    assert fake_comfyui.posts == [("/free", {"unload_models": True, "free_memory": True})]
+    assert out["endpoint"] == f"http://127.0.0.1:{fake_comfyui.port}/free"
+    assert (out["tool"], out["pid"], out["http_status"], out["accepted"]) == ("comfyui", tool.pid, 200, True)
+    assert out["before_w"] == pytest.approx(62.0, abs=1.0)
+    assert out["after_w"] == pytest.approx(20.0, abs=1.0)
+    assert (out["before_mem_mb"], out["after_mem_mb"]) == (pytest.approx(8400), pytest.approx(420))
+    assert out["message"] == "Freed 7.8 GB; idle draw fell from 62 W to 20 W."
+
+
+@pytest.mark.slow
+def test_release_says_so_when_the_gpu_keeps_drawing(capsys, fake_nvml, fake_comfyui, tool_layout, tool_process):
+    root = tool_layout("comfyui")
+    tool = tool_process([sys.executable, "main.py", "--port", str(fake_comfyui.port)], cwd=root)
+    # Another program keeps the board at 60 W: ComfyUI lets go, the power does not move.
+    rig = fake_nvml(FakeGpu(trace=steady(60.0, util_pct=0.0), processes=[FakeProcess(tool.pid, 6000)]))
+    fake_comfyui.on_free = lambda body: rig.set_processes(0, [FakeProcess(tool.pid, 400)])
+    code, out = release(capsys, "--window", "2", "--tool", "comfyui")
+    assert code == 0 and out["accepted"]
+    assert out["message"] == "ComfyUI freed 5.5 GB, but the GPU still draws 60 W: something else keeps it busy."
+
+
+@pytest.mark.slow
+def test_release_explains_what_to_do_for_a_webui_without_its_api(
+    capsys, fake_nvml, fake_webui, tool_layout, tool_process
+):
+    webui = fake_webui(api=False)
+    root = tool_layout("a1111")
+    tool = tool_process([sys.executable, "launch.py", "--port", str(webui.port)], cwd=root)
+    fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0), processes=[FakeProcess(tool.pid, 7000, held_w=40.0)]))
+    code, out = release(capsys, "--window", "1")
+    assert code == 1
+    assert webui.requests == [("POST", "/sdapi/v1/unload-checkpoint")]
+    assert (out["http_status"], out["accepted"]) == (404, False)
+    assert "Add --api to its start options" in out["message"] and "COMMANDLINE_ARGS" in out["message"]
+    assert out["after_mem_mb"] is None  # nothing was measured after: nothing was done
+
+
+@pytest.mark.slow
+def test_release_frees_a_forge_with_its_api_on(capsys, fake_nvml, fake_webui, tool_layout, tool_process):
+    webui = fake_webui(api=True)
+    root = tool_layout("forge")
+    tool = tool_process([sys.executable, "launch.py", "--api", "--port", str(webui.port)], cwd=root)
+    rig = fake_nvml(FakeGpu(trace=steady(15.0, util_pct=0.0), processes=[FakeProcess(tool.pid, 7000, held_w=40.0)]))
+    webui.on_unload = lambda: rig.set_processes(0, [FakeProcess(tool.pid, 500)])
+    code, out = release(capsys, "--window", "2")
+    assert code == 0 and out["tool"] == "forge" and out["http_status"] == 200
+    assert out["message"] == "Freed 6.3 GB; idle draw fell from 55 W to 15 W."
+
+
+def test_release_with_no_tool_on_the_gpu_says_there_is_nothing_to_free(capsys, fake_nvml, fake_comfyui):
+    fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0), processes=[FakeProcess(1, 300, "graphics")]))
+    capsys.readouterr()
+    assert main(["release"]) == 1
+    assert "No image tool holds GPU memory: nothing to free." in capsys.readouterr().err
+    assert fake_comfyui.posts == []
