@@ -88,3 +88,16 @@ def test_release_with_no_tool_on_the_gpu_says_there_is_nothing_to_free(capsys, f
     assert main(["release"]) == 1
     assert "No image tool holds GPU memory: nothing to free." in capsys.readouterr().err
     assert fake_comfyui.posts == []
+
+
+def test_a_hung_tool_cannot_hold_the_request_past_its_deadline(trickling_server):
+    import time
+
+    from tray_app.idle.release import Target, send
+
+    server = trickling_server
+    start = time.monotonic()
+    answer = send(Target("comfyui", "ComfyUI", 1), [server.port], deadline_s=1.0)
+    assert time.monotonic() - start < 2.0
+    assert not answer.accepted and answer.http_status is None
+    assert "did not answer on port" in answer.problem and "Nothing was changed" in answer.problem

@@ -18,8 +18,8 @@ for the `Outcome`, which says honestly what happened.
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -130,26 +130,56 @@ def send(target: Target, ports: Sequence[int], deadline_s: float = DEADLINE_S) -
 
 def _post(target: Target, route: Route, port: int, deadline_s: float) -> Answer:
     endpoint = f"http://{LOOPBACK}:{port}{route.path}"
-    data = json.dumps(route.body).encode() if route.body is not None else b""
-    headers = {"Content-Type": "application/json", "Content-Length": str(len(data))}
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=deadline_s)
     try:
-        conn.request(route.method, route.path, body=data, headers=headers)
-        response = conn.getresponse()
-        response.read(65536)
-        status = response.status
+        status = http_status(port, route.method, route.path, route.body, deadline_s)
     except TimeoutError:
         return Answer(endpoint, None, False, _(
             "{tool} did not answer on port {port} within {seconds} s: it may be busy or hung. Nothing was changed."
         ).format(tool=target.label, port=port, seconds=fmt_number(deadline_s)), route.body)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ValueError) as exc:
         return Answer(endpoint, None, False, _(
             "{tool} could not be reached on port {port} ({error}). Nothing was changed."
         ).format(tool=target.label, port=port, error=getattr(exc, "strerror", None) or exc), route.body)
-    finally:
-        conn.close()
     accepted = 200 <= status < 300
     return Answer(endpoint, status, accepted, None if accepted else _refusal(target, route, status), route.body)
+
+
+def http_status(
+    port: int, method: str, path: str, body: dict[str, Any] | None, deadline_s: float
+) -> int:
+    """The HTTP status a request to 127.0.0.1:port gets, within `deadline_s` for the whole
+    exchange (a server trickling one byte at a time cannot hold us: each recv() is bounded by
+    what is left). A plain socket, so that no proxy setting can send it off the machine.
+    Raises TimeoutError, OSError, or ValueError (not HTTP)."""
+    deadline = time.monotonic() + deadline_s
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the whole request took too long")
+        return remaining
+
+    data = json.dumps(body).encode() if body is not None else b""
+    head = (
+        f"{method} {path} HTTP/1.0\r\nHost: {LOOPBACK}:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(left())
+        sock.connect((LOOPBACK, port))
+        sock.settimeout(left())
+        sock.sendall(head + data)
+        answer = bytearray()
+        while b"\r\n" not in answer:
+            sock.settimeout(left())
+            chunk = sock.recv(4096)
+            if not chunk or len(answer) > 8192:
+                break
+            answer += chunk
+    parts = bytes(answer).split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ValueError("not an HTTP answer")
+    return int(parts[1])
 
 
 def _refusal(target: Target, route: Route, status: int) -> str:
