@@ -58,17 +58,39 @@ class PrintingListener:
 
 def run(args: argparse.Namespace) -> int:
     from tray_app.runtime.engine import Engine
+    from tray_app.system import paths
+    from tray_app.system.instance import KIND_MONITOR, InstanceLock, already_running_message
 
     if args.interval is not None and not 0.1 <= args.interval <= 60:
         print(_("--interval must be between 0.1 and 60 seconds."), file=sys.stderr)
         return 2
+    # One writer per data dir, taken before the store is even opened: a second monitor (or a
+    # monitor beside the tray) would recover the first one's live session and count it twice.
+    data_dir = paths.data_dir()
+    lock = InstanceLock(data_dir, kind=KIND_MONITOR)
+    try:
+        first = lock.acquire(listen=False)
+    except OSError as exc:
+        print(_("Cannot use the data folder {path}: {error}").format(path=data_dir, error=exc),
+              file=sys.stderr)
+        return 1
+    if not first:
+        print(already_running_message(data_dir), file=sys.stderr)
+        return 1
+    try:
+        return _run_locked(args, Engine)
+    finally:
+        lock.close()
+
+
+def _run_locked(args: argparse.Namespace, engine_class: Any) -> int:
     stop = threading.Event()
 
     def _stop(*_args: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
-    engine = Engine(PrintingListener(args.quiet), interval_s=args.interval)
+    engine = engine_class(PrintingListener(args.quiet), interval_s=args.interval)
     try:
         engine.run(stop, duration_s=args.duration)
     except KeyboardInterrupt:

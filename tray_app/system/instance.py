@@ -1,11 +1,17 @@
-"""One running tray per data directory, and a tiny command channel to it. Qt-free, stdlib only.
+"""One writer per data directory (the tray or the headless monitor), and a tiny command channel
+to the tray. Qt-free, stdlib only.
+
+Two monitors on one store would both record the same energy (and the second would close the
+first one's live session as "recovered"): whichever starts second reads who holds the lock
+(`holder`), says so and leaves without writing anything.
 
 The lock is an OS file lock on `instance.lock` in the data dir (fcntl on Unix, msvcrt on
 Windows): the OS drops it when the process dies, so a crash never leaves a lock that blocks the
 next start. The first instance then listens on a Unix domain socket in the data dir (a loopback
 TCP port where Unix sockets are unavailable or the path is too long) and writes where to reach
 it, with a random token, in `instance.json`. A second launch reads that file, sends one command
-line ("show", "history", "quit", "ping") and exits.
+line ("show", "history", "quit", "ping") and exits. The headless monitor takes the same lock but
+listens for nothing: its `instance.json` only says who it is (pid, kind "monitor").
 
 QtNetwork's QLocalServer would do the same for ~3 MB more resident memory; a blocked thread in
 `select()` costs nothing while idle.
@@ -24,11 +30,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tray_app.system import paths
+from tray_app.system.i18n import _
 
 LOCK_NAME = "instance.lock"
 INFO_NAME = "instance.json"
 SOCKET_NAME = "instance.sock"
 COMMANDS = frozenset({"show", "history", "quit", "ping"})
+KIND_TRAY = "tray"
+KIND_MONITOR = "monitor"
 _MAX_UNIX_PATH = 100  # sun_path is 104-108 bytes depending on the OS
 _CLIENT_TIMEOUT_S = 1.0
 
@@ -63,8 +72,14 @@ class InstanceLock:
     >>> lock.close()
     """
 
-    def __init__(self, directory: Path | None = None, use_unix_socket: bool | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        use_unix_socket: bool | None = None,
+        kind: str = KIND_TRAY,
+    ) -> None:
         self.directory = directory if directory is not None else paths.data_dir()
+        self.kind = kind
         if use_unix_socket is None:
             use_unix_socket = sys.platform != "win32" and hasattr(socket, "AF_UNIX")
         self._use_unix = use_unix_socket
@@ -80,8 +95,9 @@ class InstanceLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> bool:
-        """Take the lock and open the command channel. False when another instance holds it."""
+    def acquire(self, listen: bool = True) -> bool:
+        """Take the lock and (with `listen`) open the command channel. False when another
+        instance holds it."""
         self.directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
         if not _try_lock(fd):
@@ -89,7 +105,9 @@ class InstanceLock:
             return False
         self._fd = fd
         try:
-            self._server, endpoint = self._listen()
+            endpoint: dict[str, object] = {}
+            if listen:
+                self._server, endpoint = self._listen()
             self._write_info(endpoint)
         except OSError:
             self.close()
@@ -120,7 +138,7 @@ class InstanceLock:
         return server, {"tcp": server.getsockname()[1]}
 
     def _write_info(self, endpoint: dict[str, object]) -> None:
-        info = {"pid": os.getpid(), "token": self._token, **endpoint}
+        info = {"pid": os.getpid(), "kind": self.kind, "token": self._token, **endpoint}
         tmp = self.directory / (INFO_NAME + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the token is a secret
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -222,6 +240,36 @@ def _read_line(conn: socket.socket, limit: int = 256) -> str:
     return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
 
 
+def holder(directory: Path, wait_s: float = 1.0) -> dict[str, object] | None:
+    """Who holds the lock, from its `instance.json`: {"pid", "kind", ...}, or None when unknown.
+
+    Waits up to `wait_s` for the file: the holder writes it just after taking the lock."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            info = json.loads((directory / INFO_NAME).read_text(encoding="utf-8"))
+            if isinstance(info, dict) and isinstance(info.get("pid"), int):
+                return info
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def already_running_message(directory: Path) -> str:
+    """Why a second tray or monitor does not start: which process records into `directory`."""
+    info = holder(directory)
+    if info is None:
+        return _("Another Raison Garder already records into {path}. A second one would count "
+                 "the same energy twice: stop the other one first, or use another "
+                 "RAISON_GARDER_DATA_DIR.").format(path=directory)
+    kind = _("the tray") if info.get("kind", KIND_TRAY) == KIND_TRAY else _("a headless monitor")
+    return _("Raison Garder ({kind}, process {pid}) already records into {path}. A second one "
+             "would count the same energy twice: stop it first (kill {pid}), or use another "
+             "RAISON_GARDER_DATA_DIR.").format(kind=kind, pid=info["pid"], path=directory)
+
+
 def send_command(command: str, directory: Path | None = None, timeout_s: float = 3.0) -> bool:
     """Send `command` to the running instance. True once it acknowledged it.
 
@@ -232,6 +280,9 @@ def send_command(command: str, directory: Path | None = None, timeout_s: float =
     while True:
         if _send_once(command, directory):
             return True
+        info = holder(directory, wait_s=0)
+        if info is not None and info.get("kind") == KIND_MONITOR:
+            return False  # a headless monitor takes no commands
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.1)
@@ -241,12 +292,9 @@ def _send_once(command: str, directory: Path) -> bool:
     try:
         info = json.loads((directory / INFO_NAME).read_text(encoding="utf-8"))
         token = str(info["token"])
-        if "unix" in info:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            address: object = str(info["unix"])
-        else:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            address = ("127.0.0.1", int(info["tcp"]))
+        address: object = str(info["unix"]) if "unix" in info else ("127.0.0.1", int(info["tcp"]))
+        family = socket.AF_UNIX if "unix" in info else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
     except (OSError, ValueError, KeyError, TypeError):
         return False
     with sock:

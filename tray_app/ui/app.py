@@ -212,7 +212,13 @@ def _first_run_autostart(config_dir: Path, wanted: bool) -> None:
 
 
 def run_tray(args: argparse.Namespace | None = None) -> int:
-    from tray_app.system.instance import InstanceLock, send_command
+    from tray_app.system.instance import (
+        KIND_MONITOR,
+        InstanceLock,
+        already_running_message,
+        holder,
+        send_command,
+    )
 
     data_dir = paths.data_dir()
     lock = InstanceLock(data_dir)
@@ -223,6 +229,10 @@ def run_tray(args: argparse.Namespace | None = None) -> int:
               file=sys.stderr)
         return 1
     if not first:
+        info = holder(data_dir)
+        if info is not None and info.get("kind") == KIND_MONITOR:
+            print(already_running_message(data_dir), file=sys.stderr)
+            return 1
         command = getattr(args, "tray_command", None) or "show"
         if send_command(command, data_dir):
             return 0
