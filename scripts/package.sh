@@ -13,7 +13,8 @@
 # dist/ outputs and PyInstaller's work folder are rebuilt every time (never a stale bundle).
 # Env: PYTHON (interpreter for the venv, default python3), PACKAGE_VENV (build/package-venv),
 #      PACKAGE_DIST (output folder, dist), PACKAGE_WORK (PyInstaller's scratch space, build).
-# Exit status 3: the build environment could not be made (no network to PyPI, no venv module).
+# Exit status 3: the build environment could not be made (package index unreachable, no venv
+# module); any other failure, an install failing while the index is reachable included, is 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,6 +56,20 @@ WORK=$(absolute "$WORK")
 VPY="$VENV/$bindir/python"
 
 step() { printf '\n==> %s\n' "$*"; }
+# Exit 3 ("no build environment here") only when the package index really cannot be reached;
+# an install that fails with the index in reach is a packaging failure (exit 1), never a skip.
+index_reachable() {
+  { [ -x "$VPY" ] && "$VPY" -m pip index versions pip >/dev/null 2>&1; } \
+    || "$PYTHON" -m pip index versions pip >/dev/null 2>&1
+}
+need_env() {
+  if index_reachable; then
+    echo "package.sh: $* although the package index is reachable: a packaging failure" >&2
+    exit 1
+  fi
+  echo "package.sh: cannot make the build environment: $* (the package index is unreachable)" >&2
+  exit 3
+}
 # The shipped resources: inside the package once moved there, else the repository's resources/.
 resources=resources
 [ -d tray_app/resources ] && resources=tray_app/resources
@@ -66,8 +81,10 @@ stamp_now=$( { cat pyproject.toml; "$PYTHON" -c 'import sys; print(sys.version)'
 if [ "$fresh" = 1 ] || [ ! -x "$VPY" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$stamp_now" ]; then
   step "Creating the build environment $VENV"
   rm -rf "$VENV"
-  need_env() { echo "package.sh: cannot make the build environment: $*" >&2; exit 3; }
-  "$PYTHON" -m venv "$VENV" || need_env "'$PYTHON -m venv' failed (Debian: apt install python3-venv)"
+  "$PYTHON" -m venv "$VENV" || {
+    echo "package.sh: cannot make the build environment: '$PYTHON -m venv' failed (Debian: apt install python3-venv)" >&2
+    exit 3
+  }
   "$VPY" -m pip install -q --upgrade pip || need_env "pip cannot reach the package index"
   "$VPY" -m pip install -q "$PYINSTALLER_REQ" || need_env "PyInstaller could not be installed"
   # Pillow converts the rendered PNG logo into .ico/.icns (not needed for Linux).
@@ -78,7 +95,7 @@ step "Installing the project (non-editable) into $VENV"
 # setuptools builds in ./build/lib: a module deleted from the sources would survive there.
 rm -rf build/lib build/bdist.* ./*.egg-info
 "$VPY" -m pip uninstall -q -y raison-garder >/dev/null 2>&1 || true
-"$VPY" -m pip install -q . || { echo "package.sh: the project's dependencies could not be installed" >&2; exit 3; }
+"$VPY" -m pip install -q . || need_env "the project or its dependencies could not be installed"
 rm -rf build/lib build/bdist.* ./*.egg-info
 echo "$stamp_now" > "$VENV/.stamp"
 version=$(cd "$VENV" && "$VPY" -c 'import tray_app; print(tray_app.__version__)')

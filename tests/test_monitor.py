@@ -90,11 +90,15 @@ def test_pausing_neither_measures_nor_invents_the_gap():
     drive(monitor, clock, 10)
     before = monitor.last.energy_j()
     monitor.set_paused(True)
+    reads = gpu.reads
     drive(monitor, clock, 100)
     assert monitor.last.paused and monitor.last.energy_j() == before
+    assert gpu.reads - reads <= 1  # paused: the sensor is left alone
     monitor.set_paused(False)
     drive(monitor, clock, 10)
-    assert monitor.last.energy_j() - before < 100.0 * 11
+    assert not monitor.last.paused
+    # Measuring again after the resume (lower bound), and the 100 s gap is not filled in.
+    assert 100.0 * 8 <= monitor.last.energy_j() - before <= 100.0 * 11
 
 
 def test_a_gpu_reporting_its_one_second_average_needs_no_fast_sampling():

@@ -100,7 +100,8 @@ def test_bad_settings_fall_back_to_defaults_instead_of_crashing():
 
 
 def test_the_real_settings_defaults_are_understood():
-    settings = pytest.importorskip("tray_app.config.file")
+    from tray_app.config import file as settings
+
     values = settings.load_settings().values
     cfg = ReminderConfig.from_settings(values)
     assert cfg.session_wh == values["reminders.session_wh"]

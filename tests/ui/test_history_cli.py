@@ -4,6 +4,7 @@ clearly what to do on a machine without a display."""
 from __future__ import annotations
 
 import threading
+import time
 
 from tray_app import cli
 from tray_app.commands import history as history_cmd
@@ -51,8 +52,9 @@ def test_with_a_display_and_no_tray_it_opens_the_window_alone(monkeypatch):
     opened: list[bool] = []
     import tray_app.ui.history.window as window_module
 
-    monkeypatch.setattr(window_module, "run_standalone", lambda: opened.append(True) or 0)
-    assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 0
+    # A distinct exit code: 0 would also be what a hand-over to a tray returns.
+    monkeypatch.setattr(window_module, "run_standalone", lambda: opened.append(True) or 42)
+    assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 42
     assert opened == [True]
 
 
@@ -64,5 +66,9 @@ def test_a_stale_instance_file_does_not_block(monkeypatch, isolated_dirs):
     (data / "instance.json").write_text('{"unix": "/nonexistent/sock", "token": "x"}')
     import tray_app.ui.history.window as window_module
 
-    monkeypatch.setattr(window_module, "run_standalone", lambda: 0)
-    assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 0
+    opened: list[bool] = []
+    monkeypatch.setattr(window_module, "run_standalone", lambda: opened.append(True) or 42)
+    started = time.monotonic()
+    assert history_cmd.run(cli.build_parser().parse_args(["history"])) == 42
+    assert opened == [True]  # the window opened alone: the stale file was not taken for a tray
+    assert time.monotonic() - started < 3.0  # "briefly": the user is not kept waiting

@@ -50,9 +50,43 @@ def test_every_view_is_painted_on_a_real_display(tmp_path):
         shot = tmp_path / "shots" / f"history-{view}.png"
         assert shot.exists(), view
         shutil.copyfile(shot, SHOTS_DIR / shot.name)
-    for view in VIEWS:  # a blank screen compresses to ~2 kB; text and charts do not
-        size = (tmp_path / "shots" / f"history-{view}.png").stat().st_size
-        assert size > (8_000 if view == "empty" else 60_000), f"{view}: {size} bytes, nothing drawn?"
+    # What is on screen, not only how big the files are: Xvfb's bare root is black.
+    px = {view: _pixels(tmp_path / "shots" / f"history-{view}.png") for view in VIEWS}
+    for view in VIEWS:
+        assert len(set(px[view])) > 30, f"{view}: a flat screen, nothing drawn?"
+    light = ("overview", "year", "detail", "empty", "fr")
+    for view in light:
+        assert _luma(px[view]) > 0.6, f"{view}: not the light window"
+    assert _luma(px["dark"]) < 0.35, "the dark palette was not applied"
+    for a, b in (("overview", "year"), ("overview", "detail"), ("overview", "empty"),
+                 ("overview", "fr"), ("year", "detail")):
+        assert _changed(px[a], px[b]) > 0.03, f"{a} and {b} look the same"
+    # The empty state is mostly bare background, unlike a window full of charts and rows.
+    assert len(set(px["empty"])) < len(set(px["overview"]))
+
+
+def _pixels(path: Path) -> list[tuple[int, int, int]]:
+    """The screenshot shrunk to 240x172, as RGB triples."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(path))
+    assert not img.isNull(), path
+    img = img.scaled(240, 172, Qt.AspectRatioMode.IgnoreAspectRatio,
+                     Qt.TransformationMode.FastTransformation).convertToFormat(QImage.Format.Format_RGB888)
+    raw = bytes(img.constBits())
+    line = img.bytesPerLine()
+    return [tuple(raw[y * line + 3 * x : y * line + 3 * x + 3]) for y in range(img.height())
+            for x in range(img.width())]
+
+
+def _luma(px: list[tuple[int, int, int]]) -> float:
+    return sum(0.299 * r + 0.587 * g + 0.114 * b for r, g, b in px) / (255 * len(px))
+
+
+def _changed(a: list[tuple[int, int, int]], b: list[tuple[int, int, int]]) -> float:
+    differs = (sum(abs(x - y) for x, y in zip(p, q, strict=True)) > 60 for p, q in zip(a, b, strict=True))
+    return sum(differs) / len(a)
 
 
 # ---- the child process ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.fixtures.history_store import session_records
 from tray_app.store import STORE_FILENAME, Store
 from tray_app.store.exchange import read_import
 from tray_app.store.schema import APPLICATION_ID, SCHEMA_VERSION
@@ -67,9 +68,13 @@ def select_rows(w: HistoryWindow, rows: list[int]) -> None:
 
 
 def test_totals_cards_add_up_the_store(window, history_store):
-    everything = history_store.totals(None)
+    # Added up here from the sessions themselves, not with the query the window uses.
+    rows = history_store.list_sessions()
+    total_wh = sum(r["total_wh"] for r in rows if r["total_wh"] is not None)
+    unknown = sum(1 for r in rows if r["total_wh"] is None)
+    assert 0 < unknown < len(rows) == 400
     card = window.cards["all"]
-    assert card.headline.text() == f"≈{everything['total_wh'] / 1000:.2f} kWh"  # includes estimates
+    assert card.headline.text() == f"≈{total_wh / 1000:.2f} kWh"  # includes estimates
     assert "400 sessions" in card.details.text()
     assert "estimated (≈)" in card.details.text() and "not measured" in card.details.text()
     assert "per image" in card.details.text()
@@ -198,7 +203,10 @@ def test_empty_store_explains_how_sessions_appear(qtbot, tmp_path, asker):
     started = []
     w = HistoryWindow(store=store, asker=asker, on_start_session=lambda: started.append(1))
     qtbot.addWidget(w)
-    assert w.stack.currentWidget() is w.empty
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.empty.isVisible() and not w.table.isVisible()  # no empty table, no 0 kWh cards
+    assert w.empty.heading.text() == "No sessions yet"
     assert "ComfyUI" in w.empty.text.text()
     qtbot.mouseClick(w.empty.start_button, Qt.MouseButton.LeftButton)
     assert started == [1]
@@ -206,6 +214,11 @@ def test_empty_store_explains_how_sessions_appear(qtbot, tmp_path, asker):
     qtbot.addWidget(standalone)
     assert standalone.empty.start_button.isHidden()
     assert "raison-garder monitor" in standalone.empty.text.text()
+    # A first session recorded meanwhile: Refresh replaces the explanation with the history.
+    store.import_sessions(session_records(1))
+    store.flush()
+    qtbot.mouseClick(w.empty.refresh_button, Qt.MouseButton.LeftButton)
+    assert not w.empty.isVisible() and w.table.isVisible() and w.model.total == 1
     store.close()
 
 

@@ -111,11 +111,31 @@ def test_a_tray_that_comes_up_later_still_gets_the_icon(x_display, tmp_path):
     assert rc == 0, err
 
 
-def test_sigterm_ends_the_tray_cleanly(x_desktop, tmp_path):
-    """A logout sends SIGTERM: the engine must get the chance to close the open session."""
+def open_sessions() -> list[dict]:
+    from tray_app.store import Store, StoreError
+
+    try:
+        with Store.open() as store:
+            return [s for s in store.list_sessions() if s["status"] == "open"]
+    except StoreError:
+        return []  # not created yet
+
+
+def test_sigterm_ends_the_tray_cleanly(x_desktop, tmp_path, fake_nvml, tool_layout, tool_process):
+    """A logout sends SIGTERM: the engine closes the open session (complete, not left to be
+    "recovered" at the next start) and leaves no socket behind."""
+    from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, Segment
+    from tests.images import free_port
+    from tray_app.store import Store
+
+    tool = tool_process([sys.executable, "main.py", "--port", str(free_port())],
+                        cwd=tool_layout("comfyui"))
+    fake_nvml(FakeGpu(trace=[Segment(3600.0, 250.0, 97.0)], processes=[FakeProcess(pid=tool.pid)]))
     proc = launch(x_desktop, tmp_path)
     try:
         assert x_desktop.wait_for(lambda: (x_desktop.panel_width() or 0) >= DOCKED_W, 10)
+        assert x_desktop.wait_for(open_sessions, 20, 0.5), "the tray never opened a session"
+        time.sleep(6)  # at least one 5 s batch of readings
         proc.send_signal(signal.SIGTERM)
         rc, err = finish(proc)
     finally:
@@ -125,3 +145,8 @@ def test_sigterm_ends_the_tray_cleanly(x_desktop, tmp_path):
     assert rc == 0, err
     assert "Traceback" not in err
     assert not (Path(os.environ["RAISON_GARDER_DATA_DIR"]) / "instance.sock").exists()
+    with Store.open() as store:
+        (s,) = store.list_sessions()
+        assert store.recover_open_sessions() == []
+    assert s["tool"] == "comfyui" and s["status"] == "complete", s
+    assert s["gpu_wh"] and s["gpu_wh"] > 0
