@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tray_app.config.settings import typed
 from tray_app.measure.monitor import Snapshot, SourceState
 from tray_app.measure.sensors.base import Kind, Method
 from tray_app.metrics.config import metrics_status
@@ -102,12 +103,13 @@ def test_the_endpoint_is_read_only(served):
 
 
 def test_non_loopback_bind_without_token_stays_off_with_a_warning_naming_the_setting():
-    st = metrics_status({"metrics.enabled": True, "metrics.bind": "0.0.0.0", "metrics.token": ""})
+    public = {"metrics.enabled": True, "metrics.bind": "0.0.0.0"}
+    st = metrics_status(typed({**public, "metrics.token": ""}))
     assert st["enabled"] is False and "metrics.token" in st["warning"]
-    st = metrics_status({"metrics.enabled": True, "metrics.bind": "0.0.0.0", "metrics.token": "x"})
+    st = metrics_status(typed({**public, "metrics.token": "x" * 16}))
     assert st["enabled"] is True and st["warning"] is None
-    assert metrics_status({})["enabled"] is False  # off by default
-    assert metrics_status({"metrics.enabled": True})["url"].startswith("http://127.0.0.1:")
+    assert metrics_status(typed({}))["enabled"] is False  # off by default
+    assert metrics_status(typed({"metrics.enabled": True}))["url"].startswith("http://127.0.0.1:")
 
 
 def test_the_fleet_dashboard_only_queries_metrics_we_serve(served):

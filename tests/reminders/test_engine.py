@@ -81,7 +81,7 @@ def test_energy_reminder_states_the_fact_and_its_equivalents(clock):
 
 
 def test_power_limit_needs_the_limit_held_for_m_minutes(clock):
-    engine = make(clock, reminders__power_limit_min=15)
+    engine = make(clock, reminders__power_limit__enabled=True, reminders__power_limit_min=15)
     hot = session(gpu_power_pct_of_limit=95.0, session_wh=10.0)
 
     def run(minutes: float, state: ActivityState = hot) -> list:
@@ -99,7 +99,7 @@ def test_power_limit_needs_the_limit_held_for_m_minutes(clock):
 
 
 def test_power_limit_streak_breaks_on_a_long_dip_or_a_gap(clock):
-    engine = make(clock, reminders__power_limit_min=15)
+    engine = make(clock, reminders__power_limit__enabled=True, reminders__power_limit_min=15)
     hot = session(gpu_power_pct_of_limit=95.0)
     for _ in range(12 * 10):  # 10 minutes hot
         assert engine.evaluate(hot) == []

@@ -40,7 +40,7 @@ STATE = ActivityState(
     gpu_power_pct_of_limit=96.0,
 )
 RULE_CASES = [(rule, False) for rule in r.RULE_IDS] + [
-    (rule, True) for rule in r.RULE_IDS if not rule.startswith("budget")
+    (rule.id, True) for rule in r.RULES if rule.follow_up
 ]
 
 

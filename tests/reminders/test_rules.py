@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tray_app.reminders.rules import (
+    CONTINUOUS,
+    DAILY_ENERGY,
+    IMAGES,
+    POWER_LIMIT,
+    SESSION_ENERGY,
     ReminderConfig,
     day_key,
     in_quiet_hours,
@@ -76,12 +81,14 @@ def test_budget_week_runs_monday_to_monday_at_day_start():
 
 def test_config_defaults_and_switches():
     cfg = ReminderConfig.from_settings({})
-    assert (cfg.session_wh, cfg.daily_wh, cfg.continuous_min, cfg.images) == (50, 250, 60, 100)
+    rules = (SESSION_ENERGY, DAILY_ENERGY, CONTINUOUS, IMAGES)
+    assert tuple(cfg.threshold(rule) for rule in rules) == (50, 250, 60, 100)
+    assert cfg.threshold(POWER_LIMIT) is None and cfg.power_limit_pct is None  # off by default
     assert cfg.cooldown_s == 30 * 60 and cfg.budget_period == "off"
     off = ReminderConfig.from_settings(
         {"reminders.images.enabled": False, "reminders.session_wh": 80}
     )
-    assert off.images is None and off.session_wh == 80
+    assert off.threshold(IMAGES) is None and off.threshold(SESSION_ENERGY) == 80
 
 
 def test_bad_settings_fall_back_to_defaults_instead_of_crashing():
@@ -95,7 +102,8 @@ def test_bad_settings_fall_back_to_defaults_instead_of_crashing():
             "reminders.continuous_min": True,
         }
     )
-    assert cfg.session_wh == 50 and cfg.daily_wh == 250 and cfg.continuous_min == 60
+    assert cfg.threshold(SESSION_ENERGY) == 50 and cfg.threshold(DAILY_ENERGY) == 250
+    assert cfg.threshold(CONTINUOUS) == 60
     assert cfg.budget_period == "off" and cfg.quiet_start == dtime(22) and cfg.day_start_hour == 0
 
 
@@ -104,7 +112,7 @@ def test_the_real_settings_defaults_are_understood():
 
     values = settings.load_settings().values
     cfg = ReminderConfig.from_settings(values)
-    assert cfg.session_wh == values["reminders.session_wh"]
+    assert cfg.threshold(SESSION_ENERGY) == values["reminders.session_wh"]
     assert cfg.cooldown_s == 60 * values["reminders.cooldown_min"]
     assert cfg.quiet_enabled is values["reminders.quiet_hours.enabled"]
     assert (cfg.power_limit_pct is None) is (not values["reminders.power_limit.enabled"])

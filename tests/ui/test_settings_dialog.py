@@ -239,3 +239,21 @@ def test_the_dialog_speaks_french(qtbot, autostart):
         assert tabs[1] == "Rappels" and dlg.preview_button.text() == "Aperçu d’un rappel"
     finally:
         i18n.set_language("en")
+
+
+def test_each_reminder_rule_is_named_beside_its_switch_from_the_rule_table(qtbot, autostart,
+                                                                           monkeypatch):
+    from tests.reminders.test_rule_table import INVENTED, install_invented_rule
+
+    def label_of(dlg, key):
+        return dlg.labels[key].text()
+
+    real = SettingsDialog(None, presenter=FakePresenter(), autostart=autostart)
+    qtbot.addWidget(real)
+    assert label_of(real, "reminders.session_wh.enabled") == "Session energy"
+    assert label_of(real, "reminders.images.enabled") == "Images"
+    install_invented_rule(monkeypatch)  # a table whose only rule is switched by images.enabled
+    invented = SettingsDialog(None, presenter=FakePresenter(), autostart=autostart)
+    qtbot.addWidget(invented)
+    assert label_of(invented, "reminders.images.enabled") == INVENTED.label
+    assert label_of(invented, "reminders.session_wh.enabled") == ""

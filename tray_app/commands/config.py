@@ -199,4 +199,7 @@ def _reset(loaded: Any, keys: list[str], everything: bool) -> int:
 
 def _changed_only(loaded: Any, values: dict[str, Any]) -> dict[str, Any]:
     """Values that differ from the loaded defaults, plus the country that decides them."""
-    return {k: v for k, v in values.items() if v != loaded.defaults[k] or k == "country"}
+    from tray_app.config.settings import key_of
+
+    country = key_of(lambda s: s.country)
+    return {k: v for k, v in values.items() if v != loaded.defaults[k] or k == country}

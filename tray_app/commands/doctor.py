@@ -32,10 +32,11 @@ def _tray_available() -> tuple[bool | None, str | None]:
 def collect() -> dict[str, Any]:
     from tray_app.config.file import load_settings
     from tray_app.measure.sensors.discovery import discover
+    from tray_app.metrics.config import metrics_status
     from tray_app.system import paths
 
     settings = load_settings()
-    found = discover(settings.get("cpu_tdp_w") or None)
+    found = discover(settings.typed.cpu_tdp_w or None)
     try:
         tray, tray_reason = _tray_available()
         report: dict[str, Any] = {
@@ -49,20 +50,11 @@ def collect() -> dict[str, Any]:
             "config_dir": str(paths.config_dir(create=False)),
             "settings_file": str(settings.path),
             "settings_problems": list(settings.problems),
-            "metrics": _metrics_status(settings.values),
+            "metrics": metrics_status(settings.typed),
         }
     finally:
         found.close()
     return report
-
-
-def _metrics_status(values: dict[str, Any]) -> dict[str, Any]:
-    try:
-        from tray_app.metrics.config import metrics_status
-
-        return metrics_status(values)
-    except ImportError:
-        return {"enabled": bool(values.get("metrics.enabled")), "url": None, "warning": None}
 
 
 def _yes_no(flag: bool | None) -> str:

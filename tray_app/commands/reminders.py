@@ -55,16 +55,11 @@ def as_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule_label(rule: str) -> str:
-    labels = {
-        "session_energy": _("Session energy"),
-        "daily_energy": _("Energy today"),
-        "continuous": _("Generating without a break"),
-        "images": _("Images"),
-        "power_limit": _("GPU near its power limit"),
-        "budget_80": _("80 % of the budget"),
-        "budget_100": _("Budget reached"),
-    }
-    return labels.get(rule, rule)
+    """The rule's name from the rule table; a rule this version does not know keeps its id."""
+    from tray_app.reminders.rules import RULE_BY_ID
+
+    known = RULE_BY_ID.get(rule)
+    return _(known.label) if known else rule
 
 
 def delivery_label(delivery: str | None) -> str:
@@ -93,15 +88,10 @@ def _n(value: Any) -> str:
 def values_text(rule: str, values: dict[str, Any]) -> str:
     """The measured figure against its threshold, in the rule's unit."""
     value, threshold = values.get("value"), values.get("threshold")
-    unit = {
-        "session_energy": "Wh",
-        "daily_energy": "Wh",
-        "continuous": _("min"),
-        "images": _("images"),
-        "power_limit": _("min"),
-        "budget_80": "%",
-        "budget_100": "%",
-    }.get(rule, "")
+    from tray_app.reminders.rules import RULE_BY_ID
+
+    known = RULE_BY_ID.get(rule)
+    unit = _(known.unit) if known else ""
     if value is None:
         return "-"
     text = _("{value} {unit} (threshold {threshold})").format(

@@ -40,6 +40,7 @@ from tray_app.config.schema import (
     show_value,
     validate,
 )
+from tray_app.config.typed import TypedSettings, build
 from tray_app.system.i18n import _
 from tray_app.system.paths import config_dir
 
@@ -78,6 +79,11 @@ class Settings:
 
     def is_default(self, key: str) -> bool:
         return self.values[key] == self.defaults[key]
+
+    @property
+    def typed(self) -> TypedSettings:
+        """The values as typed attributes: `loaded.typed.reminders.session_wh`."""
+        return build(self.values)
 
 
 # --- reading --------------------------------------------------------------------------------

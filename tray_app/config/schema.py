@@ -1,5 +1,11 @@
-"""Every setting, declared once: key, type (with its range or choices), default, unit and a
-one-line description. The CLI, load-time validation and the settings dialog all read `SCHEMA`.
+"""Every setting, declared once: key, type (with its range or choices), default, unit, a
+one-line description, its Settings-window tab and whether a running app applies a change live
+or at its next start. The CLI, load-time validation, the settings dialog and the typed view
+(`config/typed.py`, generated) all read `SCHEMA`.
+
+Adding a setting: one `Option` in `SCHEMA` below, then `python -m tray_app.config.codegen` to
+regenerate the typed view, and read it as `settings.<section>.<name>`. Mark it `applies=LIVE`
+only if the running app applies it (tests/test_live_settings.py has one test per live option).
 
 Types validate JSON-like values and parse CLI text; both raise `SettingError` whose message says
 what is allowed. Descriptions, units and choice labels are English msgids marked with `N_` and
@@ -16,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from tray_app.config import carbon
 from tray_app.system.i18n import _
@@ -70,6 +76,10 @@ class SettingType:
         """What is allowed, in words (for help and problem messages)."""
         raise NotImplementedError
 
+    def annotation(self) -> str:
+        """The Python type of a valid value, as written in the generated `config/typed.py`."""
+        return "str"
+
 
 @dataclass(frozen=True)
 class Bool(SettingType):
@@ -97,11 +107,15 @@ class Bool(SettingType):
     def allowed(self) -> str:
         return _("must be true or false (also yes/no, on/off, 1/0)")
 
+    def annotation(self) -> str:
+        return "bool"
+
 
 @dataclass(frozen=True)
 class Float(SettingType):
     minimum: float
     maximum: float
+    decimals: int | None = None  # shown in the dialog where the range alone would choose badly
     kind: ClassVar[str] = "float"
 
     def validate(self, value: object) -> float:
@@ -132,6 +146,9 @@ class Float(SettingType):
         return _("must be between {min} and {max}").format(
             min=_num(self.minimum), max=_num(self.maximum)
         )
+
+    def annotation(self) -> str:
+        return "float"
 
 
 @dataclass(frozen=True)
@@ -164,6 +181,9 @@ class Int(SettingType):
             min=self.minimum, max=self.maximum
         )
 
+    def annotation(self) -> str:
+        return "int"
+
 
 @dataclass(frozen=True)
 class Choice(SettingType):
@@ -181,6 +201,9 @@ class Choice(SettingType):
 
     def allowed(self) -> str:
         return _("must be one of: {choices}").format(choices=", ".join(self.choices))
+
+    def annotation(self) -> str:
+        return "Literal[" + ", ".join(json.dumps(c) for c in self.choices) + "]"
 
 
 @dataclass(frozen=True)
@@ -311,6 +334,9 @@ class ToolPatterns(_JsonList):
             'must be a JSON list of objects such as [{"name": "mytool", "match": "*/my_script.py"}]'
         )
 
+    def annotation(self) -> str:
+        return "list[dict[str, str]]"
+
 
 @dataclass(frozen=True)
 class FolderList(_JsonList):
@@ -335,8 +361,17 @@ class FolderList(_JsonList):
     def allowed(self) -> str:
         return _('must be a JSON list of folder paths, such as ["~/ComfyUI/output"]')
 
+    def annotation(self) -> str:
+        return "list[str]"
+
 
 # --- the schema -----------------------------------------------------------------------------
+
+# When a changed value takes effect in a running tray or headless monitor: at once (the running
+# app re-reads settings.json within seconds), or at its next start.
+Applies = Literal["live", "restart"]
+LIVE: Applies = "live"
+RESTART: Applies = "restart"
 
 
 @dataclass(frozen=True)
@@ -350,6 +385,10 @@ class Option:
     enabled_by: str | None = None  # the Bool key that switches this one on (dialog greys it out)
     # Defaults that follow the country (carbon, price, currency): country code -> default.
     country_default: Callable[[str | None], Any] | None = None
+    # Settings-window tab (ui/settings/dialog.TAB_ORDER); "" means the tab of its section.
+    tab: str = ""
+    # Every option says it: live (applied by the running app) or restart (at its next start).
+    applies: Applies = field(kw_only=True)
 
     @property
     def section(self) -> str:
@@ -372,80 +411,80 @@ _MIN = N_("min")
 SCHEMA: tuple[Option, ...] = (
     # General
     Option("language", Choice(("auto", "en", "fr"), {"auto": N_("Follow the system"), "en": N_("English"), "fr": N_("French")}), "auto",
-           N_("Language of the app")),
+           N_("Language of the app"), tab="general", applies=LIVE),
     Option("country", Pattern(r"auto|[A-Z]{2}", N_("must be auto or a two-letter country code such as FR"), lambda s: s.strip() if s.strip() == "auto" else s.strip().upper()), "auto",
-           N_("Country whose electricity figures are used (auto: from the system locale)")),
-    Option("start_at_login", Bool(), True, N_("Start the app when you log in")),
-    Option("sample_interval_s", Float(0.1, 60.0), 1.0,
-           N_("How often power is sampled when no energy counter is available"), N_("s")),
+           N_("Country whose electricity figures are used (auto: from the system locale)"), tab="money", applies=LIVE),
+    Option("start_at_login", Bool(), True, N_("Start the app when you log in"), tab="general", applies=LIVE),
+    Option("sample_interval_s", Float(0.1, 60.0, decimals=1), 1.0,
+           N_("How often power is sampled when no energy counter is available"), N_("s"), tab="measurement", applies=LIVE),
     Option("idle_split_min", Int(1, 240), 10,
-           N_("Idle time after which a new session starts"), _MIN),
+           N_("Idle time after which a new session starts"), _MIN, tab="measurement", applies=LIVE),
     Option("idle_power_w", Float(0.0, 2000.0), 0.0,
-           N_("GPU power under which a tool counts as idle (0: learn the idle baseline)"), N_("W")),
+           N_("GPU power under which a tool counts as idle (0: learn the idle baseline)"), N_("W"), tab="measurement", applies=LIVE),
     Option("day_start_hour", Int(0, 23), 0,
-           N_("Hour at which your day starts, for daily totals"), _HOURS),
+           N_("Hour at which your day starts, for daily totals"), _HOURS, tab="general", applies=LIVE),
     Option("cpu_tdp_w", Int(0, 500), 0,
-           N_("CPU power rating used for estimates when it cannot be measured (0: automatic)"), N_("W")),
+           N_("CPU power rating used for estimates when it cannot be measured (0: automatic)"), N_("W"), tab="measurement", applies=LIVE),
     Option("carbon_g_per_kwh", Float(0.0, 2000.0), carbon.WORLD_GRID.g_per_kwh,
            N_("Carbon intensity of your electricity"), N_("g CO₂e/kWh"),
-           country_default=lambda c: carbon.grid_figure(c).g_per_kwh),
-    Option("price_per_kwh", Float(0.0, 1000.0), carbon.PLACEHOLDER_PRICE.price_per_kwh,
+           country_default=lambda c: carbon.grid_figure(c).g_per_kwh, tab="money", applies=LIVE),
+    Option("price_per_kwh", Float(0.0, 1000.0, decimals=4), carbon.PLACEHOLDER_PRICE.price_per_kwh,
            N_("Price of electricity, in your currency"), N_("per kWh"),
-           country_default=lambda c: carbon.price_figure(c).price_per_kwh),
+           country_default=lambda c: carbon.price_figure(c).price_per_kwh, tab="money", applies=LIVE),
     Option("currency", Pattern(r"[A-Z]{3}", N_("must be a three-letter currency code such as EUR"), lambda s: s.strip().upper()),
            carbon.PLACEHOLDER_PRICE.currency, N_("Currency of the electricity price"),
-           country_default=lambda c: carbon.price_figure(c).currency),
+           country_default=lambda c: carbon.price_figure(c).currency, tab="money", applies=LIVE),
     Option("phone_charge_wh", Float(5.0, 30.0), 13.0,
-           N_("Energy of one phone charge, used for comparisons"), N_("Wh")),
+           N_("Energy of one phone charge, used for comparisons"), N_("Wh"), tab="money", applies=LIVE),
     # Storage, tools and images
     Option("retention.full_rate_days", Int(1, 3650), 30,
-           N_("Days for which every power sample is kept before being summarised"), N_("days")),
+           N_("Days for which every power sample is kept before being summarised"), N_("days"), applies=LIVE),
     Option("tools.extra_patterns", ToolPatterns(), [],
-           N_("Extra programs to measure: a name and a part or glob of their path")),
+           N_("Extra programs to measure: a name and a part or glob of their path"), applies=LIVE),
     Option("images.output_dirs", FolderList(), [],
-           N_("Folders where your tools save images, to count them")),
+           N_("Folders where your tools save images, to count them"), applies=LIVE),
     # Reminders
-    Option("reminders.enabled", Bool(), True, N_("Gentle reminders")),
-    Option("reminders.session_wh.enabled", Bool(), True, N_("Remind me when a session uses more than…")),
+    Option("reminders.enabled", Bool(), True, N_("Gentle reminders"), applies=LIVE),
+    Option("reminders.session_wh.enabled", Bool(), True, N_("Remind me when a session uses more than…"), applies=LIVE),
     Option("reminders.session_wh", Float(1.0, 100_000.0), 50.0,
-           N_("Energy of one session before a reminder"), N_("Wh"), enabled_by="reminders.session_wh.enabled"),
-    Option("reminders.daily_wh.enabled", Bool(), True, N_("Remind me when a day uses more than…")),
+           N_("Energy of one session before a reminder"), N_("Wh"), enabled_by="reminders.session_wh.enabled", applies=LIVE),
+    Option("reminders.daily_wh.enabled", Bool(), True, N_("Remind me when a day uses more than…"), applies=LIVE),
     Option("reminders.daily_wh", Float(1.0, 1_000_000.0), 250.0,
-           N_("Energy of one day before a reminder"), N_("Wh"), enabled_by="reminders.daily_wh.enabled"),
-    Option("reminders.continuous_min.enabled", Bool(), True, N_("Remind me after generating without a pause for…")),
+           N_("Energy of one day before a reminder"), N_("Wh"), enabled_by="reminders.daily_wh.enabled", applies=LIVE),
+    Option("reminders.continuous_min.enabled", Bool(), True, N_("Remind me after generating without a pause for…"), applies=LIVE),
     Option("reminders.continuous_min", Int(1, 1440), 60,
-           N_("Minutes of continuous generation before a reminder"), _MIN, enabled_by="reminders.continuous_min.enabled"),
-    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in one session")),
+           N_("Minutes of continuous generation before a reminder"), _MIN, enabled_by="reminders.continuous_min.enabled", applies=LIVE),
+    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in one session"), applies=LIVE),
     Option("reminders.images", Int(1, 100_000), 100,
-           N_("Images in one session before a reminder"), N_("images"), enabled_by="reminders.images.enabled"),
-    Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time")),
+           N_("Images in one session before a reminder"), N_("images"), enabled_by="reminders.images.enabled", applies=LIVE),
+    Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time"), applies=LIVE),
     Option("reminders.power_limit_pct", Int(50, 100), 90,
-           N_("Share of the GPU power limit that counts as running at full power"), N_("%"), enabled_by="reminders.power_limit.enabled"),
+           N_("Share of the GPU power limit that counts as running at full power"), N_("%"), enabled_by="reminders.power_limit.enabled", applies=LIVE),
     Option("reminders.power_limit_min", Int(1, 1440), 15,
-           N_("Minutes near the power limit before a reminder"), _MIN, enabled_by="reminders.power_limit.enabled"),
+           N_("Minutes near the power limit before a reminder"), _MIN, enabled_by="reminders.power_limit.enabled", applies=LIVE),
     Option("reminders.budget_period", Choice(("off", "day", "week"), {"off": N_("No budget"), "day": N_("Per day"), "week": N_("Per week")}), "off",
-           N_("Energy budget period")),
+           N_("Energy budget period"), applies=LIVE),
     Option("reminders.budget_wh", Float(0.0, 10_000_000.0), 1000.0,
-           N_("Energy budget for the period"), N_("Wh")),
+           N_("Energy budget for the period"), N_("Wh"), applies=LIVE),
     Option("reminders.cooldown_min", Int(0, 1440), 30,
-           N_("Least time between two reminders"), _MIN),
-    Option("reminders.quiet_hours.enabled", Bool(), False, N_("No reminders during quiet hours")),
+           N_("Least time between two reminders"), _MIN, applies=LIVE),
+    Option("reminders.quiet_hours.enabled", Bool(), False, N_("No reminders during quiet hours"), applies=LIVE),
     Option("reminders.quiet_hours.start", TimeOfDay(), "22:00",
-           N_("Start of quiet hours"), enabled_by="reminders.quiet_hours.enabled"),
+           N_("Start of quiet hours"), enabled_by="reminders.quiet_hours.enabled", applies=LIVE),
     Option("reminders.quiet_hours.end", TimeOfDay(), "08:00",
-           N_("End of quiet hours"), enabled_by="reminders.quiet_hours.enabled"),
+           N_("End of quiet hours"), enabled_by="reminders.quiet_hours.enabled", applies=LIVE),
     # Prometheus endpoint (opt-in)
-    Option("metrics.enabled", Bool(), False, N_("Serve a Prometheus /metrics endpoint")),
+    Option("metrics.enabled", Bool(), False, N_("Serve a Prometheus /metrics endpoint"), applies=RESTART),
     # 9612 is marked FREE in Prometheus' "Default port allocations" wiki page (the newest copy we
     # could read, c. 2021); the 9100-9999 range has since filled up, so a clash stays possible:
     # the metrics server must report a busy port clearly.
     Option("metrics.port", Int(1024, 65535), 9612,
-           N_("Port of the metrics endpoint"), enabled_by="metrics.enabled"),
+           N_("Port of the metrics endpoint"), enabled_by="metrics.enabled", applies=RESTART),
     Option("metrics.bind", BindAddress(), "127.0.0.1",
-           N_("Address the metrics endpoint listens on (127.0.0.1: this computer only)"), enabled_by="metrics.enabled"),
+           N_("Address the metrics endpoint listens on (127.0.0.1: this computer only)"), enabled_by="metrics.enabled", applies=RESTART),
     Option("metrics.token", Secret(), "",
            N_("Bearer token that scrapers must send (empty: none; required off this computer)"), secret=True,
-           enabled_by="metrics.enabled"),
+           enabled_by="metrics.enabled", applies=RESTART),
 )  # fmt: skip
 
 OPTIONS: dict[str, Option] = {option.key: option for option in SCHEMA}

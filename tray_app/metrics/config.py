@@ -9,9 +9,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from tray_app.config.settings import TypedSettings
 from tray_app.system.i18n import _
-
-DEFAULT_PORT = 9612  # the settings default; unassigned in Prometheus' port list
 
 
 def is_loopback(bind: str) -> bool:
@@ -24,12 +23,12 @@ def is_loopback(bind: str) -> bool:
         return False
 
 
-def metrics_status(values: dict[str, Any]) -> dict[str, Any]:
+def metrics_status(settings: TypedSettings) -> dict[str, Any]:
     """{"enabled": will it run, "url": where, "warning": why not (or None), "token": bool}."""
-    enabled = bool(values.get("metrics.enabled", False))
-    bind = str(values.get("metrics.bind") or "127.0.0.1")
-    port = int(values.get("metrics.port") or DEFAULT_PORT)
-    token = str(values.get("metrics.token") or "")
+    enabled = settings.metrics.enabled
+    bind = settings.metrics.bind
+    port = settings.metrics.port
+    token = settings.metrics.token
     host = f"[{bind}]" if ":" in bind else bind
     status: dict[str, Any] = {
         "enabled": False,

@@ -33,6 +33,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from tray_app.config.settings import TypedSettings
 from tray_app.reminders import rules as r
 from tray_app.reminders.phrasing import render
 from tray_app.system.i18n import _
@@ -51,6 +52,8 @@ HELD_MAX_AGE_S = 24 * 3600.0
 TIP_PREFIX = "tip:"
 
 Veto = Callable[["Reminder"], "str | None"]
+# The typed settings, or a mapping of dotted keys (the rest at their defaults), as in tests.
+Settings = TypedSettings | Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -102,7 +105,7 @@ class _Memory:
 class ReminderEngine:
     def __init__(
         self,
-        settings: Mapping[str, Any],
+        settings: Settings,
         clock: Callable[[], float] = time.time,
         tz: tzinfo | None = None,  # None: the system's local time
         *,
@@ -125,7 +128,7 @@ class ReminderEngine:
     def config(self) -> r.ReminderConfig:
         return self._cfg
 
-    def update_settings(self, settings: Mapping[str, Any]) -> None:
+    def update_settings(self, settings: Settings) -> None:
         self._cfg = r.ReminderConfig.from_settings(settings)
 
     def add_veto(self, fn: Veto) -> None:
@@ -284,8 +287,9 @@ class ReminderEngine:
     def _mark(self, trigger: r.Trigger) -> None:
         said = self._mem.said.pop(trigger.scope, {})  # re-inserted last: most recent session
         said[trigger.rule] = max(said.get(trigger.rule, r.SAID_NOTHING), trigger.level)
-        if trigger.rule == r.BUDGET_100:
-            said[r.BUDGET_80] = r.SAID_FIRST  # no stale "80 %" once 100 % has been said
+        rule = r.RULE_BY_ID.get(trigger.rule)
+        for moot in rule.supersedes if rule else ():  # no stale "80 %" once 100 % has been said
+            said[moot] = max(said.get(moot, r.SAID_NOTHING), r.SAID_FIRST)
         self._mem.said[trigger.scope] = said
 
     def _forget_old(self, scopes: r.Scopes, now: float) -> None:
@@ -366,7 +370,7 @@ class ReminderEngine:
     def from_dict(
         cls,
         data: Mapping[str, Any],
-        settings: Mapping[str, Any],
+        settings: Settings,
         clock: Callable[[], float] = time.time,
         tz: tzinfo | None = None,
         *,
@@ -420,7 +424,7 @@ def default_state_path() -> Path:
 
 def load_engine(
     path: Path,
-    settings: Mapping[str, Any],
+    settings: Settings,
     clock: Callable[[], float] = time.time,
     tz: tzinfo | None = None,
 ) -> tuple[ReminderEngine, str | None]:

@@ -9,7 +9,7 @@ lives in resources/i18n/fr/reminders.json. Tone: kind, a wink, never preachy.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,110 +33,120 @@ def pick(options: Sequence[T], seed: int, key: str, count: int) -> T:
     return options[(start + count) % len(options)]
 
 
-def _first(rule: str) -> tuple[Pair, ...]:
-    if rule == r.SESSION_ENERGY:
-        return (
-            (_("Quick energy check"), _("This session has drawn {energy} so far.")),
-            (
-                _("{energy} and counting"),
-                _(
-                    "Your generation session just went past {energy}. Nothing alarming, just so you know."
-                ),
+def _session_energy_first() -> tuple[Pair, ...]:
+    return (
+        (_("Quick energy check"), _("This session has drawn {energy} so far.")),
+        (
+            _("{energy} and counting"),
+            _(
+                "Your generation session just went past {energy}. Nothing alarming, just so you know."
             ),
-            (
-                _("A word from your GPU"),
-                _(
-                    "Your GPU has put {energy} into this session already. It's happy to carry on, but it wanted you to know."
-                ),
+        ),
+        (
+            _("A word from your GPU"),
+            _(
+                "Your GPU has put {energy} into this session already. It's happy to carry on, but it wanted you to know."
             ),
-        )
-    if rule == r.DAILY_ENERGY:
-        return (
-            (_("Today so far"), _("Your image generation has used {energy} since the day began.")),
-            (
-                _("{energy} today"),
-                _("That's what today's generations have drawn so far. A milestone, not a verdict."),
+        ),
+    )
+
+
+def _daily_energy_first() -> tuple[Pair, ...]:
+    return (
+        (_("Today so far"), _("Your image generation has used {energy} since the day began.")),
+        (
+            _("{energy} today"),
+            _("That's what today's generations have drawn so far. A milestone, not a verdict."),
+        ),
+        (
+            _("Daily milestone"),
+            _(
+                "You've passed {energy} of generation today. Il faut savoir raison garder, as the French say."
             ),
-            (
-                _("Daily milestone"),
-                _(
-                    "You've passed {energy} of generation today. Il faut savoir raison garder, as the French say."
-                ),
+        ),
+    )
+
+
+def _continuous_first() -> tuple[Pair, ...]:
+    return (
+        (
+            _("Time to stretch?"),
+            _("You've been generating for {duration} without a real break."),
+        ),
+        (
+            _("{duration} non-stop"),
+            _(
+                "The GPU has been busy for {duration} straight. A ten-minute pause would do you both good."
             ),
-        )
-    if rule == r.CONTINUOUS:
-        return (
-            (
-                _("Time to stretch?"),
-                _("You've been generating for {duration} without a real break."),
+        ),
+        (
+            _("A pause, perhaps?"),
+            _(
+                "{duration} of continuous generation. Your prompts will still be there after a coffee."
             ),
-            (
-                _("{duration} non-stop"),
-                _(
-                    "The GPU has been busy for {duration} straight. A ten-minute pause would do you both good."
-                ),
+        ),
+    )
+
+
+def _images_first() -> tuple[Pair, ...]:
+    return (
+        (
+            _("{images} this session"),
+            _(
+                "This session has produced {images}, {energy} in all (about {per_image} per image on average)."
             ),
-            (
-                _("A pause, perhaps?"),
-                _(
-                    "{duration} of continuous generation. Your prompts will still be there after a coffee."
-                ),
+        ),
+        (
+            _("Quite a gallery"),
+            _("{images} so far this session, for {energy}. Found the one yet?"),
+        ),
+        (
+            _("Image count"),
+            _("You've generated {images} in this session: about {per_image} per image on average."),
+        ),
+    )
+
+
+def _power_limit_first() -> tuple[Pair, ...]:
+    return (
+        (
+            _("Your GPU is working hard"),
+            _(
+                "Your GPU has run at {limit_pct}% of its power limit or more for {duration} in a row."
             ),
-        )
-    if rule == r.IMAGES:
-        return (
-            (
-                _("{images} this session"),
-                _(
-                    "This session has produced {images}, {energy} in all (about {per_image} per image on average)."
-                ),
+        ),
+        (
+            _("Running near the limit"),
+            _("{duration} close to its power limit: your GPU is giving it everything it has."),
+        ),
+        (
+            _("Full throttle"),
+            _(
+                "The GPU has stayed above {limit_pct}% of its power limit for {duration}. It's built for it, but the electricity meter notices too."
             ),
-            (
-                _("Quite a gallery"),
-                _("{images} so far this session, for {energy}. Found the one yet?"),
-            ),
-            (
-                _("Image count"),
-                _(
-                    "You've generated {images} in this session: about {per_image} per image on average."
-                ),
-            ),
-        )
-    if rule == r.POWER_LIMIT:
-        return (
-            (
-                _("Your GPU is working hard"),
-                _(
-                    "Your GPU has run at {limit_pct}% of its power limit or more for {duration} in a row."
-                ),
-            ),
-            (
-                _("Running near the limit"),
-                _("{duration} close to its power limit: your GPU is giving it everything it has."),
-            ),
-            (
-                _("Full throttle"),
-                _(
-                    "The GPU has stayed above {limit_pct}% of its power limit for {duration}. It's built for it, but the electricity meter notices too."
-                ),
-            ),
-        )
-    if rule == r.BUDGET_80:
-        return (
-            (
-                _("{pct}% of the budget used"),
-                _("You've used {energy} of your {budget} budget {period}."),
-            ),
-            (
-                _("Budget check"),
-                _("{pct}% of your energy budget is used {period} ({energy} of {budget})."),
-            ),
-            (
-                _("Heads-up on the budget"),
-                _("{energy} of {budget} {period}: there's still room, spend it on what matters."),
-            ),
-        )
-    return (  # BUDGET_100
+        ),
+    )
+
+
+def _budget_80_first() -> tuple[Pair, ...]:
+    return (
+        (
+            _("{pct}% of the budget used"),
+            _("You've used {energy} of your {budget} budget {period}."),
+        ),
+        (
+            _("Budget check"),
+            _("{pct}% of your energy budget is used {period} ({energy} of {budget})."),
+        ),
+        (
+            _("Heads-up on the budget"),
+            _("{energy} of {budget} {period}: there's still room, spend it on what matters."),
+        ),
+    )
+
+
+def _budget_100_first() -> tuple[Pair, ...]:
+    return (
         (
             _("Budget reached"),
             _(
@@ -158,81 +168,80 @@ def _first(rule: str) -> tuple[Pair, ...]:
     )
 
 
-def _follow_up(rule: str) -> tuple[Pair, ...]:
-    """Softer second words, at twice the threshold; each one the last on the matter."""
-    if rule == r.SESSION_ENERGY:
-        return (
-            (
-                _("Still going strong"),
-                _(
-                    "This session has now reached {energy}, twice the mark you set. Time to pick your favourites?"
-                ),
+def _session_energy_follow_up() -> tuple[Pair, ...]:
+    return (
+        (
+            _("Still going strong"),
+            _(
+                "This session has now reached {energy}, twice the mark you set. Time to pick your favourites?"
             ),
-            (
-                _("Twice the mark"),
-                _(
-                    "{energy} for this session, double your threshold. No rush, just a gentle nudge."
-                ),
+        ),
+        (
+            _("Twice the mark"),
+            _("{energy} for this session, double your threshold. No rush, just a gentle nudge."),
+        ),
+        (
+            _("One last word"),
+            _("{energy} so far in this session. That's the last you'll hear from me about it."),
+        ),
+    )
+
+
+def _daily_energy_follow_up() -> tuple[Pair, ...]:
+    return (
+        (
+            _("A busy day"),
+            _(
+                "Today's generations have reached {energy}, twice your daily mark. A good moment for a pause?"
             ),
-            (
-                _("One last word"),
-                _("{energy} so far in this session. That's the last you'll hear from me about it."),
-            ),
-        )
-    if rule == r.DAILY_ENERGY:
-        return (
-            (
-                _("A busy day"),
-                _(
-                    "Today's generations have reached {energy}, twice your daily mark. A good moment for a pause?"
-                ),
-            ),
-            (
-                _("Double the daily mark"),
-                _(
-                    "{energy} today. You know where you stand; I won't bring up today's total again."
-                ),
-            ),
-            (
-                _("Still creating?"),
-                _("{energy} of generation today. Great things take time, and a few breaks."),
-            ),
-        )
-    if rule == r.CONTINUOUS:
-        return (
-            (
-                _("Still at it"),
-                _(
-                    "{duration} without a pause now. Your eyes and your GPU would welcome a short rest."
-                ),
-            ),
-            (
-                _("Marathon mode"),
-                _("{duration} of generation in a row. Even marathon runners stop for water."),
-            ),
-            (
-                _("Gentle reminder"),
-                _("It's been {duration} non-stop. Last nudge about it, promise."),
-            ),
-        )
-    if rule == r.IMAGES:
-        return (
-            (
-                _("The gallery keeps growing"),
-                _(
-                    "{images} now, twice your mark. Why not sort the best ones before the next batch?"
-                ),
-            ),
-            (
-                _("Twice the images"),
-                _("{images} this session ({energy}). That's my last word on it."),
-            ),
-            (
-                _("So many images"),
-                _("{images} and counting. Picking favourites now could spare a few batches."),
-            ),
-        )
-    return (  # POWER_LIMIT (budget steps have no follow-up)
+        ),
+        (
+            _("Double the daily mark"),
+            _("{energy} today. You know where you stand; I won't bring up today's total again."),
+        ),
+        (
+            _("Still creating?"),
+            _("{energy} of generation today. Great things take time, and a few breaks."),
+        ),
+    )
+
+
+def _continuous_follow_up() -> tuple[Pair, ...]:
+    return (
+        (
+            _("Still at it"),
+            _("{duration} without a pause now. Your eyes and your GPU would welcome a short rest."),
+        ),
+        (
+            _("Marathon mode"),
+            _("{duration} of generation in a row. Even marathon runners stop for water."),
+        ),
+        (
+            _("Gentle reminder"),
+            _("It's been {duration} non-stop. Last nudge about it, promise."),
+        ),
+    )
+
+
+def _images_follow_up() -> tuple[Pair, ...]:
+    return (
+        (
+            _("The gallery keeps growing"),
+            _("{images} now, twice your mark. Why not sort the best ones before the next batch?"),
+        ),
+        (
+            _("Twice the images"),
+            _("{images} this session ({energy}). That's my last word on it."),
+        ),
+        (
+            _("So many images"),
+            _("{images} and counting. Picking favourites now could spare a few batches."),
+        ),
+    )
+
+
+def _power_limit_follow_up() -> tuple[Pair, ...]:
+    return (
         (
             _("Still at full power"),
             _("{duration} near the power limit now. A short pause would let it cool down."),
@@ -278,8 +287,7 @@ def generic_tips() -> tuple[str, ...]:
     )
 
 
-def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
-    """A tip built on this session's own numbers, as (key, text), when one applies."""
+def _idle_model_tip(state: r.ActivityState) -> tuple[str, str] | None:
     idle_wh, idle_min = state.session_idle_wh, state.idle_minutes_with_model
     if idle_wh is not None and idle_min and idle_wh >= 5 and idle_min >= 10:
         watts = idle_wh / (idle_min / 60)
@@ -288,17 +296,77 @@ def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
         ).format(
             power=fmt_power(watts), duration=fmt_duration(idle_min * 60), energy=fmt_energy(idle_wh)
         )
-    if rule == r.POWER_LIMIT:
-        return "power_cap", _(
-            "Tip: lowering the GPU's power limit a little (to 80%, say) often costs only a few percent of speed for a clearly smaller draw."
-        )
-    if rule == r.IMAGES and state.session_images and state.session_wh:
+    return None
+
+
+def _power_cap_tip(state: r.ActivityState) -> tuple[str, str] | None:
+    return "power_cap", _(
+        "Tip: lowering the GPU's power limit a little (to 80%, say) often costs only a few percent of speed for a clearly smaller draw."
+    )
+
+
+def _per_image_tip(state: r.ActivityState) -> tuple[str, str] | None:
+    if state.session_images and state.session_wh:
         per_image = state.session_wh / state.session_images
         if per_image >= 0.5:
             return "per_image", _(
                 "At about {per_image} per image, drafting small and keeping full size for the picks adds up quickly."
             ).format(per_image=fmt_energy(per_image))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWording:
+    """What one rule of `rules.RULES` says. Text fields: {value} (the rule's measured value in
+    its unit: "120 Wh", "1 h 5 min", "42"), {energy} (of the rule's scope: session, day or budget
+    period), {duration} (the measured time for rules counted in minutes, else the continuous
+    generation time), {images}, {per_image}, {pct}, {limit_pct}, {budget}, {period}."""
+
+    first: Callable[[], tuple[Pair, ...]]  # (title, fact) options, rotated
+    follow_up: Callable[[], tuple[Pair, ...]] | None = None  # softer, each the last word on it
+    # Said instead when the energy of the rule's scope is unknown (follow_up) -> (title, fact).
+    unknown_energy: Callable[[bool], Pair] | None = None
+    tip: Callable[[r.ActivityState], tuple[str, str] | None] | None = None  # (key, text)
+
+
+WORDINGS: dict[str, RuleWording] = {
+    r.BUDGET_100: RuleWording(_budget_100_first),
+    r.BUDGET_80: RuleWording(_budget_80_first),
+    r.POWER_LIMIT: RuleWording(_power_limit_first, _power_limit_follow_up, tip=_power_cap_tip),
+    r.DAILY_ENERGY: RuleWording(_daily_energy_first, _daily_energy_follow_up),
+    r.SESSION_ENERGY: RuleWording(_session_energy_first, _session_energy_follow_up),
+    r.CONTINUOUS: RuleWording(_continuous_first, _continuous_follow_up),
+    r.IMAGES: RuleWording(
+        _images_first, _images_follow_up, _images_without_energy, tip=_per_image_tip
+    ),
+}
+
+
+def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
+    """A tip built on this session's own numbers, as (key, text), when one applies."""
+    idle = _idle_model_tip(state)
+    if idle is not None:
+        return idle
+    wording = WORDINGS.get(rule)
+    return wording.tip(state) if wording and wording.tip else None
+
+
+def _in_unit(value: float | None, unit: str, estimated: bool) -> str:
+    if value is None:
+        return ""
+    if unit == "Wh":
+        return fmt_energy(value, estimated)
+    if unit == r.MINUTES:
+        return fmt_duration(value * 60)
+    return fmt_number(value)
+
+
+def _scope_energy(rule: r.Rule, state: r.ActivityState) -> float | None:
+    if rule.scope == "period":
+        return state.period_wh
+    if rule.scope == "day":
+        return state.today_wh
+    return state.session_wh
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,12 +395,12 @@ def render(
     """The final, localised text of a reminder. `spoken`/`tips_given` advance the rotations;
     `grounded_used` lists the data-grounded tips already given (each is said once per session)."""
     est = state.energy_estimated
-    if trigger.rule in (r.BUDGET_80, r.BUDGET_100):
-        energy_wh = state.period_wh
-    elif trigger.rule == r.DAILY_ENERGY:
-        energy_wh = state.today_wh
-    else:
-        energy_wh = state.session_wh
+    rule, wording = r.RULE_BY_ID[trigger.rule], WORDINGS[trigger.rule]
+    energy_wh = _scope_energy(rule, state)
+    # A fact counted in minutes is about time: {duration} is the rule's measured time.
+    measured = rule.measure(r.Reading(state, cfg, power_held_s))
+    about_time = rule.unit == r.MINUTES
+    duration_s = (measured or 0.0) * 60 if about_time else state.continuous_active_s
     per_image = (
         state.session_wh / state.session_images
         if state.session_wh is not None and state.session_images
@@ -352,26 +420,25 @@ def render(
         "tool": state.tool,
         "energy_estimated": int(est),
     }
-    if trigger.rule in (r.BUDGET_80, r.BUDGET_100):
+    if rule.scope == "period":
         values.update(budget_wh=cfg.budget_wh, budget_period=cfg.budget_period)
     fields = {
         "energy": fmt_energy(energy_wh, est) if energy_wh is not None else "",
-        "duration": fmt_duration(
-            power_held_s if trigger.rule == r.POWER_LIMIT else state.continuous_active_s
-        ),
+        "duration": fmt_duration(duration_s),
         "images": ngettext("{n} image", "{n} images", state.session_images or 0).format(
             n=fmt_number(state.session_images or 0)
         ),
         "per_image": fmt_energy(per_image, est) if per_image is not None else "",
+        "value": _in_unit(measured, rule.unit, est),  # the rule's own figure, now
         "pct": fmt_number(trigger.value),  # used by the budget rules: % of the budget
         "limit_pct": fmt_number(cfg.power_limit_pct or 0),
         "budget": fmt_energy(cfg.budget_wh or 0),
         "period": _period_words(cfg.budget_period),
     }
-    if trigger.rule == r.IMAGES and state.session_wh is None:
-        title, fact = _images_without_energy(trigger.follow_up)
+    if energy_wh is None and wording.unknown_energy is not None:
+        title, fact = wording.unknown_energy(trigger.follow_up)
     else:
-        options = _follow_up(trigger.rule) if trigger.follow_up else _first(trigger.rule)
+        options = (wording.follow_up or wording.first)() if trigger.follow_up else wording.first()
         title, fact = pick(options, seed, f"{trigger.rule}:{int(trigger.follow_up)}", spoken)
     body = fact.format(**fields)
     if energy_wh is not None and energy_wh > 0:
@@ -379,7 +446,7 @@ def render(
             energy_wh, cfg.phone_charge_wh, cfg.carbon_g_per_kwh, cfg.price_per_kwh, cfg.currency
         )
         values.update(eq.values)
-        if trigger.rule in (r.CONTINUOUS, r.POWER_LIMIT):
+        if about_time:
             # The fact was about time, so say which energy the equivalents refer to.
             tangible = _("This session has drawn {energy} so far, that's {equivalents}.")
         else:

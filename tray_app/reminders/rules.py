@@ -1,18 +1,32 @@
-"""What the reminder rules look at, and when each one has something to say.
+"""The reminder rules, one entry each in `RULES`, and when each one has something to say.
 
 Pure functions of an `ActivityState`, the settings and what was already said: no clock, no I/O.
 The engine (`engine.py`) owns time, gentleness (cooldown, snooze, quiet hours) and memory.
+
+Adding a rule (issue-sized example: "idle_waste", Wh drawn while a tool idles with a model):
+1. the schema (`tray_app/config/schema.py`): its threshold option, e.g. `reminders.idle_waste_wh`
+   (type, range, default, unit, description) and, if it can be switched off, a
+   `reminders.idle_waste_wh.enabled` Bool named by the threshold's `enabled_by`; then
+   `python -m tray_app.config.codegen`;
+2. one `Rule(...)` entry in `RULES` below: its id, the threshold setting (and its switch), unit,
+   label, how to read the measured value from a `Reading`, and its scope. Its place in `RULES`
+   is its precedence;
+3. its wording: one `RuleWording` in `phrasing.WORDINGS` (and the French in
+   resources/i18n/fr/reminders.json).
+`due_triggers`, `still_due`, the CLI's labels and units (`raison-garder reminders`) and the
+Settings window all read the table; tests/reminders/test_rule_table.py checks each of them.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta, tzinfo
 from datetime import time as dtime
-from typing import Any
+from typing import Any, Literal
 
+from tray_app.config.schema import N_
+from tray_app.config.settings import TypedSettings, key_of, typed
 from tray_app.system import days
 
 SESSION_ENERGY = "session_energy"
@@ -23,9 +37,7 @@ POWER_LIMIT = "power_limit"
 BUDGET_80 = "budget_80"
 BUDGET_100 = "budget_100"
 
-# Order of precedence when several rules are due at once: only one may speak per cooldown, so the
-# most pressing fact goes first; the others stay unsaid and may speak once the cooldown is over.
-RULE_IDS = (BUDGET_100, BUDGET_80, POWER_LIMIT, DAILY_ENERGY, SESSION_ENERGY, CONTINUOUS, IMAGES)
+MINUTES = N_("min")  # the unit of rules about time: their wording's {duration} is the value
 
 # Levels recorded per rule and scope: nothing said, first reminder said, follow-up said.
 SAID_NOTHING, SAID_FIRST, SAID_FOLLOW_UP = 0, 1, 2
@@ -50,84 +62,166 @@ class ActivityState:
     energy_estimated: bool = False  # figures come from a model, not a measurement: say so
 
 
-def _num(
-    settings: Mapping[str, Any], key: str, default: float | None, lo: float, hi: float
-) -> float | None:
-    # Settings are validated by tray_app.config.file; this only keeps a bad value from crashing us.
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return default
-    return float(value) if lo <= value <= hi else default
+# --- the table ------------------------------------------------------------------------------
+
+# Where "once" is counted: per session, per day, per budget period, or per session when one is
+# open and else per day (a GPU pinned by an undetected script still deserves a word).
+Scope = Literal["session", "day", "period", "session_or_day"]
 
 
-def _flag(settings: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = settings.get(key, default)
-    return value if isinstance(value, bool) else default
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a rule's measured value is computed from."""
+
+    state: ActivityState
+    config: ReminderConfig
+    power_held_s: float  # seconds the GPU has been held near its power limit (engine-tracked)
 
 
-def _hhmm(settings: Mapping[str, Any], key: str, default: str) -> dtime:
-    value = settings.get(key, default)
-    for text in (value, default):
-        try:
-            hours, minutes = str(text).split(":")
-            return dtime(int(hours), int(minutes))
-        except ValueError:
-            continue
-    return dtime(0, 0)
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str  # stable: stored with each reminder, keys the wording and the French catalogue
+    setting: Callable[[TypedSettings], float]  # the threshold's setting
+    unit: str  # msgid of the unit of the value and the threshold: "Wh", "min", "images", "%"
+    label: str  # msgid naming the rule (CLI table, Settings window)
+    measure: Callable[[Reading], float | None]  # the measured value; None: unknown, say nothing
+    scope: Scope
+    switch: Callable[[TypedSettings], bool] | None = None  # its on/off setting, if any
+    follow_up: bool = True  # one softer follow-up at twice the threshold
+    # A fixed threshold in `unit` (budget steps: % of the budget setting) instead of the
+    # setting's value; the rule is then off while the setting is 0.
+    step: float | None = None
+    supersedes: tuple[str, ...] = ()  # rules it makes moot once said (100 % -> 80 %)
+
+    @property
+    def setting_key(self) -> str:
+        return key_of(self.setting)
+
+    @property
+    def switch_key(self) -> str | None:
+        return key_of(self.switch) if self.switch is not None else None
+
+    def threshold(self, settings: TypedSettings) -> float | None:
+        """The threshold in effect, or None when the rule is switched off."""
+        if self.switch is not None and not self.switch(settings):
+            return None
+        value = float(self.setting(settings))
+        if self.step is not None:
+            return self.step if value > 0 else None
+        return value
+
+
+def _budget_pct(m: Reading) -> float | None:
+    budget, used = m.config.budget_wh, m.state.period_wh
+    return 100 * used / budget if budget and used is not None else None
+
+
+# Order is precedence when several rules are due at once: only one may speak per cooldown, so the
+# most pressing fact goes first; the others stay unsaid and may speak once the cooldown is over.
+RULES: tuple[Rule, ...] = (
+    Rule(BUDGET_100, lambda s: s.reminders.budget_wh, "%", N_("Budget reached"),
+         _budget_pct, "period", follow_up=False, step=100.0, supersedes=(BUDGET_80,)),
+    Rule(BUDGET_80, lambda s: s.reminders.budget_wh, "%", N_("80 % of the budget"),
+         _budget_pct, "period", follow_up=False, step=80.0),
+    Rule(POWER_LIMIT, lambda s: s.reminders.power_limit_min, MINUTES,
+         N_("GPU near its power limit"),
+         lambda m: m.power_held_s / 60 if m.power_held_s > 0 else None, "session_or_day",
+         switch=lambda s: s.reminders.power_limit.enabled),
+    Rule(DAILY_ENERGY, lambda s: s.reminders.daily_wh, "Wh", N_("Energy today"),
+         lambda m: m.state.today_wh, "day", switch=lambda s: s.reminders.daily_wh_enabled),
+    Rule(SESSION_ENERGY, lambda s: s.reminders.session_wh, "Wh", N_("Session energy"),
+         lambda m: m.state.session_wh, "session", switch=lambda s: s.reminders.session_wh_enabled),
+    Rule(CONTINUOUS, lambda s: s.reminders.continuous_min, MINUTES,
+         N_("Generating without a break"), lambda m: m.state.continuous_active_s / 60, "session",
+         switch=lambda s: s.reminders.continuous_min_enabled),
+    Rule(IMAGES, lambda s: s.reminders.images, N_("images"), N_("Images"),
+         lambda m: m.state.session_images, "session", switch=lambda s: s.reminders.images_enabled),
+)  # fmt: skip
+
+RULE_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in RULES)
+
+
+def rule_switched_by(key: str) -> Rule | None:
+    """The rule whose on/off setting is `key` (the Settings window names it there)."""
+    return next((rule for rule in RULES if rule.switch_key == key), None)
 
 
 @dataclass(frozen=True, slots=True)
 class ReminderConfig:
-    """A typed view of the `reminders.*` settings, with the documented defaults."""
+    """What the reminder engine needs from the settings, in the units it computes with."""
 
-    enabled: bool = True
-    session_wh: float | None = 50.0  # None: rule switched off
-    daily_wh: float | None = 250.0
-    continuous_min: float | None = 60.0
-    images: float | None = 100.0
-    power_limit_pct: float | None = 90.0
-    power_limit_min: float = 15.0
-    budget_period: str = "off"  # off | day | week
-    budget_wh: float | None = None
-    cooldown_s: float = 30 * 60.0
-    quiet_enabled: bool = False
-    quiet_start: dtime = dtime(22, 0)
-    quiet_end: dtime = dtime(8, 0)
-    day_start_hour: int = 0
-    carbon_g_per_kwh: float | None = None
-    price_per_kwh: float | None = None
-    currency: str = "EUR"
-    phone_charge_wh: float = 13.0
+    settings: TypedSettings
+    thresholds: Mapping[str, float | None] = field(default_factory=dict)  # None: rule off
 
     @classmethod
-    def from_settings(cls, s: Mapping[str, Any]) -> ReminderConfig:
-        def rule(name: str, key: str, default: float) -> float | None:
-            if not _flag(s, f"reminders.{name}.enabled", True):
-                return None
-            return _num(s, key, default, 1e-9, 1e9)
+    def from_settings(cls, s: TypedSettings | Mapping[str, Any]) -> ReminderConfig:
+        """From the typed settings (or a mapping of dotted keys, the rest at their defaults)."""
+        settings = s if isinstance(s, TypedSettings) else typed(s)
+        return cls(settings, {rule.id: rule.threshold(settings) for rule in RULES})
 
-        period = s.get("reminders.budget_period", "off")
-        currency = s.get("currency", "EUR")
-        return cls(
-            enabled=_flag(s, "reminders.enabled", True),
-            session_wh=rule("session_wh", "reminders.session_wh", 50.0),
-            daily_wh=rule("daily_wh", "reminders.daily_wh", 250.0),
-            continuous_min=rule("continuous_min", "reminders.continuous_min", 60.0),
-            images=rule("images", "reminders.images", 100.0),
-            power_limit_pct=rule("power_limit", "reminders.power_limit_pct", 90.0),
-            power_limit_min=_num(s, "reminders.power_limit_min", 15.0, 1e-9, 1e6) or 15.0,
-            budget_period=period if period in ("off", "day", "week") else "off",
-            budget_wh=_num(s, "reminders.budget_wh", None, 1e-9, 1e9),
-            cooldown_s=60 * (_num(s, "reminders.cooldown_min", 30.0, 0, 1e6) or 0.0),
-            quiet_enabled=_flag(s, "reminders.quiet_hours.enabled", False),
-            quiet_start=_hhmm(s, "reminders.quiet_hours.start", "22:00"),
-            quiet_end=_hhmm(s, "reminders.quiet_hours.end", "08:00"),
-            day_start_hour=int(_num(s, "day_start_hour", 0, 0, 23) or 0),
-            carbon_g_per_kwh=_num(s, "carbon_g_per_kwh", None, 0, 1e5),
-            price_per_kwh=_num(s, "price_per_kwh", None, 0, 1e5),
-            currency=currency if isinstance(currency, str) and currency else "EUR",
-            phone_charge_wh=_num(s, "phone_charge_wh", 13.0, 1e-6, 1e6) or 13.0,
-        )
+    def threshold(self, rule: str) -> float | None:
+        return self.thresholds.get(rule)
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.reminders.enabled
+
+    @property
+    def power_limit_pct(self) -> float | None:
+        """The share of the power limit that counts as full power; None with the rule off."""
+        if self.threshold(POWER_LIMIT) is None:
+            return None
+        return float(self.settings.reminders.power_limit_pct)
+
+    @property
+    def budget_period(self) -> str:
+        return self.settings.reminders.budget_period
+
+    @property
+    def budget_wh(self) -> float | None:
+        return self.settings.reminders.budget_wh or None
+
+    @property
+    def cooldown_s(self) -> float:
+        return 60.0 * self.settings.reminders.cooldown_min
+
+    @property
+    def quiet_enabled(self) -> bool:
+        return self.settings.reminders.quiet_hours.enabled
+
+    @property
+    def quiet_start(self) -> dtime:
+        return _hhmm(self.settings.reminders.quiet_hours.start)
+
+    @property
+    def quiet_end(self) -> dtime:
+        return _hhmm(self.settings.reminders.quiet_hours.end)
+
+    @property
+    def day_start_hour(self) -> int:
+        return self.settings.day_start_hour
+
+    @property
+    def carbon_g_per_kwh(self) -> float:
+        return self.settings.carbon_g_per_kwh
+
+    @property
+    def price_per_kwh(self) -> float:
+        return self.settings.price_per_kwh
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    @property
+    def phone_charge_wh(self) -> float:
+        return self.settings.phone_charge_wh
+
+
+def _hhmm(text: str) -> dtime:
+    hours, minutes = text.split(":")  # validated by the schema's TimeOfDay: "HH:MM"
+    return dtime(int(hours), int(minutes))
 
 
 # --- Time windows ---------------------------------------------------------------------------
@@ -180,17 +274,18 @@ class Trigger:
 
 
 def _stepped(
-    rule: str, scope: str, value: float | None, threshold: float | None, said: int
+    rule: Rule, scope: str, value: float | None, threshold: float, said: int
 ) -> Trigger | None:
     """First reminder at the threshold, one softer follow-up at twice it, then silence."""
-    if value is None or threshold is None or said >= SAID_FOLLOW_UP:
+    if value is None or said >= SAID_FOLLOW_UP:
         return None
     if said == SAID_NOTHING and value >= threshold:
         # Noticed only past 2x (e.g. the app just started)? Say it once with the real number.
-        level = SAID_FOLLOW_UP if value >= 2 * threshold else SAID_FIRST
-        return Trigger(rule, scope, level, False, value, threshold)
-    if said == SAID_FIRST and value >= 2 * threshold:
-        return Trigger(rule, scope, SAID_FOLLOW_UP, True, value, threshold)
+        past_twice = rule.follow_up and value >= 2 * threshold
+        level = SAID_FOLLOW_UP if past_twice else SAID_FIRST
+        return Trigger(rule.id, scope, level, False, value, threshold)
+    if rule.follow_up and said == SAID_FIRST and value >= 2 * threshold:
+        return Trigger(rule.id, scope, SAID_FOLLOW_UP, True, value, threshold)
     return None
 
 
@@ -199,6 +294,11 @@ class Scopes:
     session: str | None  # None outside a session: session rules stay silent
     day: str
     period: str | None  # None when no budget is set
+
+    def of(self, scope: Scope) -> str | None:
+        if scope == "session_or_day":
+            return self.session or self.day
+        return {"session": self.session, "day": self.day, "period": self.period}[scope]
 
 
 def due_triggers(
@@ -209,40 +309,18 @@ def due_triggers(
     power_held_s: float,
 ) -> list[Trigger]:
     """Every rule that has something new to say, most pressing first."""
-
-    def level(scope: str | None, rule: str) -> int:
-        return said.get(scope, {}).get(rule, SAID_NOTHING) if scope else SAID_FOLLOW_UP
-
+    reading = Reading(state, cfg, power_held_s)
     out: list[Trigger] = []
-    if scopes.period and cfg.budget_wh and state.period_wh is not None:
-        pct = 100 * state.period_wh / cfg.budget_wh
-        for rule, step in ((BUDGET_100, 100.0), (BUDGET_80, 80.0)):
-            if pct >= step and level(scopes.period, rule) == SAID_NOTHING:
-                out.append(Trigger(rule, scopes.period, SAID_FIRST, False, pct, step))
-                break  # 100 % supersedes 80 %: the engine marks both said
-    if cfg.power_limit_pct is not None and power_held_s > 0:
-        # Outside a detected session the GPU can still be pinned (an unknown script): count per day.
-        trigger = _stepped(
-            POWER_LIMIT,
-            scopes.session or scopes.day,
-            power_held_s / 60,
-            cfg.power_limit_min,
-            level(scopes.session or scopes.day, POWER_LIMIT),
-        )
-        if trigger:
-            out.append(trigger)
-    candidates = (
-        (DAILY_ENERGY, scopes.day, state.today_wh, cfg.daily_wh),
-        (SESSION_ENERGY, scopes.session, state.session_wh, cfg.session_wh),
-        (CONTINUOUS, scopes.session, state.continuous_active_s / 60, cfg.continuous_min),
-        (IMAGES, scopes.session, state.session_images, cfg.images),
-    )
-    for rule, scope, value, threshold in candidates:
-        if scope is None:
+    moot: set[str] = set()
+    for rule in RULES:
+        scope, threshold = scopes.of(rule.scope), cfg.threshold(rule.id)
+        if rule.id in moot or scope is None or threshold is None:
             continue
-        trigger = _stepped(rule, scope, value, threshold, level(scope, rule))
+        level = said.get(scope, {}).get(rule.id, SAID_NOTHING)
+        trigger = _stepped(rule, scope, rule.measure(reading), threshold, level)
         if trigger:
             out.append(trigger)
+            moot.update(rule.supersedes)
     return out
 
 
@@ -252,27 +330,9 @@ def still_due(
     """Is a reminder held back by snooze/quiet hours still true and current now?"""
     if trigger.scope not in (scopes.session, scopes.day, scopes.period):
         return False  # its session ended or its day/period is over: stale, drop it
-    value: float | None
-    if trigger.rule in (BUDGET_80, BUDGET_100):
-        if not cfg.budget_wh or state.period_wh is None:
-            return False
-        value, threshold = 100 * state.period_wh / cfg.budget_wh, trigger.threshold
-    else:
-        threshold_now = {
-            POWER_LIMIT: cfg.power_limit_min if cfg.power_limit_pct is not None else None,
-            DAILY_ENERGY: cfg.daily_wh,
-            SESSION_ENERGY: cfg.session_wh,
-            CONTINUOUS: cfg.continuous_min,
-            IMAGES: cfg.images,
-        }[trigger.rule]
-        if threshold_now is None:
-            return False  # switched off meanwhile
-        value = {
-            POWER_LIMIT: power_held_s / 60,
-            DAILY_ENERGY: state.today_wh,
-            SESSION_ENERGY: state.session_wh,
-            CONTINUOUS: state.continuous_active_s / 60,
-            IMAGES: state.session_images,
-        }[trigger.rule]
-        threshold = threshold_now * (2 if trigger.follow_up else 1)
-    return value is not None and value >= threshold
+    rule = RULE_BY_ID.get(trigger.rule)
+    threshold = cfg.threshold(trigger.rule) if rule else None
+    if rule is None or threshold is None:
+        return False  # switched off meanwhile (or a rule this version no longer has)
+    value = rule.measure(Reading(state, cfg, power_held_s))
+    return value is not None and value >= threshold * (2 if trigger.follow_up else 1)

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tray_app.config.settings import TypedSettings, default_settings
 from tray_app.measure.monitor import Monitor, Snapshot
 from tray_app.sessions.tracker import MANUAL, OpenSession, SessionTracker, ToolSeen
 from tray_app.system.days import period_start
@@ -177,7 +178,7 @@ class Engine:
         self._clock = clock
         self._paused = False
         self.sensor_set: Any = None
-        self.settings: dict[str, Any] = {}
+        self.settings: TypedSettings = default_settings()
         self.tracker: SessionTracker | None = None
         self.reminders: Any = None
         self.metrics_state: Any = None
@@ -249,12 +250,12 @@ class Engine:
         loaded = load_settings(move_aside=True)
         for p in loaded.problems:
             self._problem(p)
-        self.settings = dict(loaded.values)
+        self.settings = loaded.typed
         if self._monitor is not None and self._interval_s is None:
-            self._monitor.set_interval(float(self.settings.get("sample_interval_s", 1.0)))
+            self._monitor.set_interval(self.settings.sample_interval_s)
         if self.tracker is not None:
-            self.tracker.idle_split_s = float(self.settings.get("idle_split_min", 10)) * 60.0
-            self.tracker.idle_power_w = float(self.settings.get("idle_power_w", 0) or 0)
+            self.tracker.idle_split_s = self.settings.idle_split_min * 60.0
+            self.tracker.idle_power_w = self.settings.idle_power_w
         if self.reminders is not None:
             self.reminders.update_settings(self.settings)
 
@@ -280,15 +281,15 @@ class Engine:
     def _retention(self) -> None:
         """Per-minute aggregates for old sessions: at start, then daily for long runs."""
         try:
-            self._store.apply_retention(self.settings.get("retention.full_rate_days"))
+            self._store.apply_retention(self.settings.retention.full_rate_days)
         except Exception as exc:  # noqa: BLE001 - retention can wait for the next day
             log.warning("retention skipped: %s", exc)
 
     def _build_monitor(self) -> Monitor:
         from tray_app.measure.sensors.discovery import discover
 
-        self.sensor_set = discover(self.settings.get("cpu_tdp_w") or None)
-        interval = self._interval_s or float(self.settings.get("sample_interval_s", 1.0))
+        self.sensor_set = discover(self.settings.cpu_tdp_w or None)
+        interval = self._interval_s or self.settings.sample_interval_s
         return Monitor(self.sensor_set.sensors, interval_s=interval)
 
     def _start_metrics(self) -> None:
@@ -305,7 +306,7 @@ class Engine:
         try:
             self._metrics_server = MetricsServer(
                 self.metrics_state, status["bind"], status["port"],
-                str(self.settings.get("metrics.token") or ""),
+                self.settings.metrics.token,
             ).start()
             log.info("metrics endpoint at %s", status["url"])
         except OSError as exc:
@@ -324,8 +325,8 @@ class Engine:
             self._store = self._open_store()
         self.tracker = SessionTracker(
             _GuardedStore(self._store, self._problem),
-            idle_split_min=float(self.settings.get("idle_split_min", 10)),
-            idle_power_w=float(self.settings.get("idle_power_w", 0) or 0),
+            idle_split_min=float(self.settings.idle_split_min),
+            idle_power_w=self.settings.idle_power_w,
         )
         self.reminders, message = load_engine(default_state_path(), self.settings, self._clock)
         if message:
@@ -335,7 +336,7 @@ class Engine:
         if self._scanner is None:
             from tray_app.detect.scanner import Scanner
 
-            self._scanner = Scanner(self.settings.get("tools.extra_patterns") or ())
+            self._scanner = Scanner(self.settings.tools.extra_patterns)
         if self._monitor is None:
             self._monitor = self._build_monitor()
         self._start_metrics()
@@ -427,7 +428,7 @@ class Engine:
 
         if self._images is None:
             self._images = ImageCountWorker()
-        dirs = [Path(p).expanduser() for p in (self.settings.get("images.output_dirs") or [])]
+        dirs = [Path(p).expanduser() for p in self.settings.images.output_dirs]
         jobs = []
         sids = {key: s.id for key, s in self.tracker.sessions.items()}
         for key, s in self.tracker.sessions.items():
@@ -459,8 +460,8 @@ class Engine:
         self.tracker.closed.clear()
 
     def _period_wh(self, today_wh: float) -> tuple[float | None, float | None]:
-        period = self.settings.get("reminders.budget_period", "off")
-        budget = float(self.settings.get("reminders.budget_wh") or 0)
+        period = self.settings.reminders.budget_period
+        budget = self.settings.reminders.budget_wh
         if period == "off" or budget <= 0:
             return None, None
         used = today_wh if period == "day" else self._period.value(list(self.tracker.sessions.values()))
@@ -522,7 +523,7 @@ class Engine:
         if snap.t >= self._next_retention:
             self._next_retention = snap.t + RETENTION_EVERY_S
             self._retention()
-        hour = int(self.settings.get("day_start_hour", 0))
+        hour = self.settings.day_start_hour
         open_sessions = list(tracker.sessions.values())
         self._today.roll(now, hour, self._store, open_sessions)
         self._period.roll(now, hour, self._store, open_sessions)

@@ -312,7 +312,7 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Sessions with derived fields (started_at, ended_at, co2_g, cost, currency...)."""
         return sessions.select(
-            self._conn, sessions.settings_values(), since, until, tool, limit, offset, order
+            self._conn, sessions.current_settings(), since, until, tool, limit, offset, order
         )
 
     @_locked
@@ -325,7 +325,7 @@ class Store:
 
     @_locked
     def get_session(self, session_id: int) -> dict[str, Any] | None:
-        rows = sessions.select(self._conn, sessions.settings_values(), ids=[session_id])
+        rows = sessions.select(self._conn, sessions.current_settings(), ids=[session_id])
         return rows[0] if rows else None
 
     @_locked
@@ -350,12 +350,12 @@ class Store:
         self, days: int, day_start_hour: int | None = None, now: float | None = None
     ) -> list[tuple[str, float, float, int | None]]:
         if day_start_hour is None:
-            day_start_hour = int(sessions.settings_values()["day_start_hour"])
+            day_start_hour = int(sessions.current_settings().day_start_hour)
         return sessions.daily_totals(self._conn, days, day_start_hour, now)
 
     @_locked
     def totals(self, since_ts: float | None = None) -> dict[str, Any]:
-        return sessions.totals(self._conn, sessions.settings_values(), since_ts)
+        return sessions.totals(self._conn, sessions.current_settings(), since_ts)
 
     @_locked
     def energy_since(self, ts: float) -> float:
@@ -368,7 +368,7 @@ class Store:
     def apply_retention(self, full_rate_days: float | None = None, now: float | None = None) -> int:
         """Aggregate samples of sessions older than `full_rate_days` to one point per minute."""
         if full_rate_days is None:
-            full_rate_days = float(sessions.settings_values()["retention.full_rate_days"])
+            full_rate_days = float(sessions.current_settings().retention.full_rate_days)
         self._writer.flush()
         return samples.apply_retention(
             self._conn, self.path, full_rate_days, time.time() if now is None else now

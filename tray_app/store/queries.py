@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from tray_app.config.settings import TypedSettings
 from tray_app.store import Store
 from tray_app.store import db as store_db
 from tray_app.store import sessions as store_sessions
@@ -79,9 +80,9 @@ def _execute(store: Store, sql: str, params: Sequence[Any] = ()) -> list[sqlite3
             cur.close()
 
 
-def rates() -> dict[str, Any]:
+def rates() -> TypedSettings:
     """Carbon intensity, price and currency in effect (read once per refresh, not per row)."""
-    return store_sessions.settings_values()
+    return store_sessions.current_settings()
 
 
 def page(
@@ -91,7 +92,7 @@ def page(
     descending: bool = True,
     limit: int | None = None,
     offset: int = 0,
-    rates_now: dict[str, Any] | None = None,
+    rates_now: TypedSettings | None = None,
 ) -> list[dict[str, Any]]:
     """Sessions matching `flt`, sorted in SQL; unknown values sort last either way."""
     expr = SORT_SQL[sort]
@@ -107,7 +108,7 @@ def page(
 
 
 def by_ids(
-    store: Store, ids: Iterable[int], rates_now: dict[str, Any] | None = None
+    store: Store, ids: Iterable[int], rates_now: TypedSettings | None = None
 ) -> list[dict[str, Any]]:
     """Sessions by id, oldest first (for exporting a selection)."""
     id_list = sorted({int(i) for i in ids})

@@ -15,15 +15,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tray_app.config.settings import TypedSettings, default_settings
 from tray_app.system.days import day_of, day_start
-
-DEFAULT_RATES = {
-    "carbon_g_per_kwh": 475.0,  # world average (Our World in Data 2023)
-    "price_per_kwh": 0.25,
-    "currency": "EUR",
-    "day_start_hour": 0,
-    "retention.full_rate_days": 30,
-}
 
 ENERGY_METHODS = ("counter", "sampled", "estimated", "mixed")
 STATUSES = ("open", "complete", "recovered")
@@ -40,22 +33,15 @@ COLUMNS = ("id", "uid", "tool", "start_ts") + tuple(sorted(WRITABLE))
 _ORDER = re.compile(r"^(id|start_ts|end_ts|total_wh|duration_s|tool)( (ASC|DESC))?$", re.I)
 
 
-def settings_values() -> dict[str, Any]:
-    """The settings the store needs, with defaults while the settings layer is absent or broken."""
-    values = dict(DEFAULT_RATES)
-    try:
-        from tray_app.config.file import load_settings
+def current_settings() -> TypedSettings:
+    """The settings in effect now (carbon, price, currency, day start, retention), read from the
+    file each time so a change made by the dialog or `config set` re-prices at once."""
+    from tray_app.config.file import load_settings
 
-        loaded = load_settings().values
-    except Exception:  # noqa: BLE001 - the settings layer reports its own problems
-        return values
-    for key, default in DEFAULT_RATES.items():
-        v = loaded.get(key, default)
-        if isinstance(default, str):
-            values[key] = v if isinstance(v, str) else default
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            values[key] = v
-    return values
+    try:
+        return load_settings().typed
+    except OSError:  # load_settings reports the file's problems itself; a broken disk: defaults
+        return default_settings()
 
 
 def iso_utc(ts: float | None) -> str | None:
@@ -75,7 +61,7 @@ def encode(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def derive(row: sqlite3.Row, rates: dict[str, Any]) -> dict[str, Any]:
+def derive(row: sqlite3.Row, rates: TypedSettings) -> dict[str, Any]:
     d = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
     for key in ("pids", "gpu_indices"):
         try:
@@ -90,9 +76,9 @@ def derive(row: sqlite3.Row, rates: dict[str, Any]) -> dict[str, Any]:
     if d.get("wh_per_image") is None and total is not None and images:
         d["wh_per_image"] = total / images
     kwh = None if total is None else total / 1000
-    d["co2_g"] = None if kwh is None else kwh * float(rates["carbon_g_per_kwh"])
-    d["cost"] = None if kwh is None else kwh * float(rates["price_per_kwh"])
-    d["currency"] = rates["currency"]
+    d["co2_g"] = None if kwh is None else kwh * rates.carbon_g_per_kwh
+    d["cost"] = None if kwh is None else kwh * rates.price_per_kwh
+    d["currency"] = rates.currency
     return d
 
 
@@ -118,7 +104,7 @@ def update(conn: sqlite3.Connection, session_id: int, fields: dict[str, Any]) ->
 
 def select(
     conn: sqlite3.Connection,
-    rates: dict[str, Any],
+    rates: TypedSettings,
     since: float | None = None,
     until: float | None = None,
     tool: str | None = None,
@@ -186,7 +172,7 @@ def daily_totals(
 
 
 def totals(
-    conn: sqlite3.Connection, rates: dict[str, Any], since_ts: float | None
+    conn: sqlite3.Connection, rates: TypedSettings, since_ts: float | None
 ) -> dict[str, Any]:
     row = conn.execute(
         "SELECT COUNT(*), SUM(gpu_wh), SUM(cpu_wh), SUM(total_wh), SUM(images), SUM(duration_s), "
@@ -202,9 +188,9 @@ def totals(
         "images": row[4],
         "duration_s": row[5],
         "active_s": row[6],
-        "co2_g": None if total is None else total / 1000 * float(rates["carbon_g_per_kwh"]),
-        "cost": None if total is None else total / 1000 * float(rates["price_per_kwh"]),
-        "currency": rates["currency"],
+        "co2_g": None if total is None else total / 1000 * rates.carbon_g_per_kwh,
+        "cost": None if total is None else total / 1000 * rates.price_per_kwh,
+        "currency": rates.currency,
     }
 
 

@@ -24,7 +24,7 @@ from tray_app.system import paths
 from tray_app.system.i18n import _
 from tray_app.ui.bridge import EngineBridge, EngineLike, EngineRunner
 from tray_app.ui.icon import IconCache, app_icon
-from tray_app.ui.tray import TrayController, load_settings_values
+from tray_app.ui.tray import TrayController, load_typed_settings
 from tray_app.ui.tray_wait import TrayWaiter, read_state, write_state_in_background
 
 WINDOWS_APP_USER_MODEL_ID = "RaisonGarder.Tray"
@@ -252,11 +252,11 @@ def run_tray(args: argparse.Namespace | None = None) -> int:
 
     translators = install_translators(app)  # noqa: F841 - must live as long as the app
 
-    settings = load_settings_values()
+    settings = load_typed_settings()
     from tray_app.runtime.engine import Engine
     from tray_app.system import autostart
 
-    _first_run_autostart(paths.config_dir(), bool(settings.get("start_at_login", True)))
+    _first_run_autostart(paths.config_dir(), settings.start_at_login)
     tray = TrayApp(
         Engine,
         data_dir,

@@ -15,6 +15,8 @@ from PySide6.QtGui import QAction, QCursor, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from tray_app import APP_NAME
+from tray_app.config.file import load_settings, save_settings
+from tray_app.config.settings import TypedSettings, default_settings, key_of
 from tray_app.system.i18n import _, ngettext
 from tray_app.ui import texts
 from tray_app.ui.bridge import EngineLike
@@ -33,24 +35,17 @@ def optional_module(name: str) -> ModuleType | None:
         raise
 
 
-def load_settings_values() -> dict[str, Any]:
+def load_typed_settings() -> TypedSettings:
     try:
-        from tray_app.config.file import load_settings
-    except ImportError:
-        return {}
-    try:
-        return dict(load_settings().values)
-    except Exception:  # noqa: BLE001 - the settings layer reports its own problems
-        return {}
+        return load_settings().typed
+    except OSError:  # the settings layer reports the file's own problems
+        return default_settings()
 
 
-def save_setting(key: str, value: Any) -> None:
-    try:
-        from tray_app.config.file import save_settings
-    except ImportError:
-        return
-    values = load_settings_values()
-    values[key] = value
+def save_setting(setting: Callable[[TypedSettings], object], value: Any) -> None:
+    """Save one setting, named by its getter: save_setting(lambda s: s.start_at_login, True)."""
+    values = dict(load_settings().values)
+    values[key_of(setting)] = value
     save_settings(values)
 
 
@@ -283,7 +278,7 @@ class TrayController(QObject):
                 self.autostart.enable(launch_command())
             else:
                 self.autostart.disable()
-            save_setting("start_at_login", checked)
+            save_setting(lambda s: s.start_at_login, checked)
         except Exception as exc:  # noqa: BLE001 - say it, keep running
             self.act_autostart.setChecked(self._autostart_enabled())
             self.say(

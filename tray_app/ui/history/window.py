@@ -328,7 +328,7 @@ class HistoryWindow(QMainWindow):
         return None if self._now is None else self._now()
 
     def day_start_hour(self) -> int:
-        return int(self.rates.get("day_start_hour", 0))
+        return self.rates.day_start_hour
 
     def today(self) -> date:
         return store_sessions.logical_today(self.day_start_hour(), self.now())

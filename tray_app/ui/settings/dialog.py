@@ -39,24 +39,23 @@ from tray_app.config.schema import (
     effective_country,
     rule_problems,
 )
+from tray_app.config.settings import key_of
 from tray_app.reminders import ActivityState, Reminder, ReminderConfig
+from tray_app.reminders.rules import rule_switched_by
 from tray_app.system import i18n
 from tray_app.system.i18n import _
 from tray_app.ui.settings.widgets import BoolField, Field, make_field
 
 log = logging.getLogger(__name__)
 
+START_AT_LOGIN = key_of(lambda s: s.start_at_login)
+COUNTRY = key_of(lambda s: s.country)
+LANGUAGE = key_of(lambda s: s.language)
+
 ERROR_STYLE = "color: #c62828;"  # readable red on light and dark themes
 HINT_STYLE = "color: palette(mid);"
 
-# Tab of each setting; keys not listed go by their section, unknown sections to Advanced.
-_TAB_OF_KEY = {
-    "language": "general", "start_at_login": "general", "day_start_hour": "general",
-    "country": "money", "carbon_g_per_kwh": "money", "price_per_kwh": "money",
-    "currency": "money", "phone_charge_wh": "money",
-    "sample_interval_s": "measurement", "idle_split_min": "measurement",
-    "idle_power_w": "measurement", "cpu_tdp_w": "measurement",
-}  # fmt: skip
+# Tab of each setting: the one its Option names, else its section's, unknown sections Advanced.
 _TAB_OF_SECTION = {
     "reminders": "reminders", "tools": "tools", "images": "tools",
     "retention": "privacy", "metrics": "advanced",
@@ -77,7 +76,7 @@ def tab_titles() -> dict[str, str]:
 
 
 def tab_of(option: Option) -> str:
-    return _TAB_OF_KEY.get(option.key) or _TAB_OF_SECTION.get(option.section, "advanced")
+    return option.tab or _TAB_OF_SECTION.get(option.section, "advanced")
 
 
 @contextmanager
@@ -97,7 +96,7 @@ def sample_reminder(values: dict[str, Any]) -> Reminder:
     from tray_app.reminders.phrasing import render
 
     cfg = ReminderConfig.from_settings(values)
-    threshold = cfg.session_wh or 50.0
+    threshold = cfg.settings.reminders.session_wh  # shown even while that rule is switched off
     session_wh = round(threshold * 1.1, 1)
     state = ActivityState(
         session_id="preview", tool="comfyui", session_wh=session_wh,
@@ -170,15 +169,15 @@ class SettingsDialog(QDialog):
         self.resize(680, 600)
 
         self._load(self.loaded.values)
-        if self.autostart is not None and "start_at_login" in self.fields:
+        if self.autostart is not None and START_AT_LOGIN in self.fields:
             try:  # the OS entry is the truth: the user may have removed it by hand
-                self.fields["start_at_login"].set_value(self.autostart.is_enabled())
+                self.fields[START_AT_LOGIN].set_value(self.autostart.is_enabled())
             except OSError:
                 pass
         self._country = effective_country(self.current_raw())
         for field in self.fields.values():
             field.changed.connect(self.revalidate)
-        self.fields["country"].changed.connect(self._country_changed)
+        self.fields[COUNTRY].changed.connect(self._country_changed)
         self.revalidate()
 
     # ---- building -----------------------------------------------------------------------------
@@ -212,7 +211,11 @@ class SettingsDialog(QDialog):
         box.setSpacing(2)
         box.addWidget(field.widget)
         box.addWidget(message)
-        if isinstance(field, BoolField):
+        rule = rule_switched_by(option.key)
+        if rule is not None:  # a reminder rule's switch: the rule's name, as the CLI shows it
+            label = QLabel(_(rule.label))
+            label.setWordWrap(True)
+        elif isinstance(field, BoolField):
             label = QLabel("")  # the checkbox carries its own text
         else:
             label = QLabel(option.describe())
@@ -297,7 +300,7 @@ class SettingsDialog(QDialog):
         self._country = new
 
     def restore_defaults(self) -> None:
-        base = defaults(effective_country({"country": "auto"}))
+        base = defaults(effective_country({}))
         self._load(base)
         self._country = effective_country(base)
         self.revalidate()
@@ -315,7 +318,7 @@ class SettingsDialog(QDialog):
         except (SettingError, OSError) as exc:
             self._show_problem(_("The settings could not be saved: {error}").format(error=exc))
             return False
-        problem = self._apply_autostart(bool(values.get("start_at_login")))
+        problem = self._apply_autostart(bool(values[START_AT_LOGIN]))
         self.loaded = load_settings(self.loaded.path)
         self.saves += 1
         from tray_app.config.boot import apply_language
@@ -357,8 +360,7 @@ class SettingsDialog(QDialog):
     # ---- preview ------------------------------------------------------------------------------
     def preview(self) -> None:
         values = self.current_raw()
-        language = values.get("language", "auto")
-        with speaking(language if isinstance(language, str) else "auto"):
+        with speaking(values[LANGUAGE]):
             reminder = sample_reminder(values)
             if self.presenter is None:
                 from tray_app.ui.reminders.presenter import ReminderPresenter

@@ -24,11 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app.config.schema import FolderList, Option, SettingError, ToolPatterns
+from tray_app.config.schema import Float, FolderList, Option, SettingError, ToolPatterns
 from tray_app.system.i18n import _
-
-# Decimals shown where the range alone would choose badly (a price has 4, an interval 1).
-DECIMALS = {"price_per_kwh": 4, "sample_interval_s": 1}
 
 
 class Field(QObject):
@@ -114,9 +111,10 @@ class FloatField(_NumberField):
         self.spin = QDoubleSpinBox()
         super().__init__(option, self.spin)
         t = option.type
-        decimals = DECIMALS.get(option.key, 2 if t.maximum <= 100 else 1)  # type: ignore[attr-defined]
-        self.spin.setDecimals(decimals)
-        self.spin.setSingleStep(0.1 if t.maximum <= 100 else 1.0)  # type: ignore[attr-defined]
+        assert isinstance(t, Float)
+        # The schema names the decimals where the range alone would choose badly (a price: 4).
+        self.spin.setDecimals(t.decimals if t.decimals is not None else 2 if t.maximum <= 100 else 1)
+        self.spin.setSingleStep(0.1 if t.maximum <= 100 else 1.0)
         self._setup()
 
 
