@@ -123,3 +123,16 @@ def test_unreadable_store_is_a_message_not_a_traceback(isolated_dirs, capsys):
     assert main(["sessions"]) == 1
     err = capsys.readouterr().err
     assert "newer version" in err and "Traceback" not in err
+
+
+def test_moving_from_codecarbon_keeps_its_runs(isolated_dirs, tmp_path, capsys):
+    from tests.store.test_exchange import _emissions_csv, _run
+
+    path = tmp_path / "emissions.csv"
+    path.write_text(_emissions_csv([_run(), _run(run_id="r2", project_name="flux-lora")]))
+    assert main(["import", str(path)]) == 0
+    assert "Imported 2 sessions (0 already present)." in capsys.readouterr().out
+    assert main(["sessions", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["tool"] for r in rows) == ["codecarbon:flux-lora", "codecarbon:my-sdxl-finetune"]
+    assert all(r["energy_method"] == "estimated" and r["total_wh"] > 0 for r in rows)

@@ -140,3 +140,151 @@ def test_codecarbon_export_has_their_columns_and_units(store):
     assert float(first["emissions"]) == pytest.approx(150 * 30 / 3600 / 1000 * 475 / 1000)  # kg
     assert first["cpu_energy"] == "" and first["ram_energy"] == ""  # unknown stays empty, not 0
     assert first["timestamp"] == "2023-11-14T22:13:50"
+
+
+# Columns of CodeCarbon 3.3.2's emissions.csv, in its order (its EmissionsData dataclass), typed
+# out from the released package so the test does not trust our own constant.
+CODECARBON_3_3_2 = (
+    "timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,"
+    "gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,"
+    "country_name,country_iso_code,region,cloud_provider,cloud_region,os,python_version,"
+    "codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,"
+    "ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,"
+    "ram_utilization_percent,ram_used_gb,on_cloud,pue,wue"
+).split(",")
+
+
+def test_codecarbon_export_has_every_column_of_codecarbon_3(store):
+    buf = io.StringIO()
+    write_codecarbon(store.list_sessions(order="start_ts ASC"), buf)
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert list(rows[0]) == CODECARBON_3_3_2
+    first = rows[0]
+    for unknown in ("cpu_utilization_percent", "gpu_utilization_percent", "ram_utilization_percent",
+                    "ram_used_gb", "water_consumed", "wue", "ram_power", "country_name"):
+        assert first[unknown] == "", unknown  # unknown: empty, never 0
+    assert (first["pue"], first["on_cloud"], first["run_id"]) == ("1", "N", store.get_session(1)["uid"])
+
+
+def _sessions_sharing_start_and_end(store: Store, n: int = 10) -> None:
+    # A tool restarted within a second, or split at an idle pause, gives equal start and end.
+    for i in range(n):
+        start = T0 + 1000 + 100 * (i // 2)
+        sid = store.open_session("comfyui", "python", [20 + i], [0], start)
+        store.add_samples(sid, [(start + k, 100.0 + i, None, 1) for k in range(31)])
+        store.close_session(sid, start + 30)
+
+
+@pytest.mark.parametrize("writer, name", [(write_json, "e.json"), (write_csv, "e.csv")])
+def test_every_session_survives_export_then_import(isolated_dirs, tmp_path, writer, name):
+    with Store.open(tmp_path / "mine.sqlite3") as mine:
+        _sessions_sharing_start_and_end(mine)
+        exported = mine.list_sessions()
+    assert len({(s["tool"], s["start_ts"], s["end_ts"]) for s in exported}) == 5  # pairs
+    path = tmp_path / name
+    with open(path, "w", newline="") as out:
+        writer(exported, out)
+    with Store.open(tmp_path / "fresh.sqlite3") as fresh:
+        assert fresh.import_sessions(read_import(path)) == (10, 0)
+        assert fresh.import_sessions(read_import(path)) == (0, 10)
+        got = sorted(s["gpu_wh"] for s in fresh.list_sessions())
+    assert got == sorted(s["gpu_wh"] for s in exported)
+
+
+def test_a_file_without_uids_gets_them_once(store, tmp_path):
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps([GOOD, GOOD, dict(GOOD, gpu_wh=1.0)]))  # two identical sessions
+    assert store.import_sessions(read_import(path)) == (3, 0)
+    assert store.import_sessions(read_import(path)) == (0, 3)  # the same uids, derived again
+    uids = [s["uid"] for s in store.list_sessions(tool="comfyui", since=T0, until=T0 + 1)]
+    assert len(uids) == len(set(uids)) == 3
+
+
+def _emissions_csv(rows: list[dict[str, object]], columns: list[str] = CODECARBON_3_3_2) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in columns})
+    return buf.getvalue()
+
+
+def _run(**kw: object) -> dict[str, object]:
+    """A row as CodeCarbon 3.3.2 writes it (pandas' float formatting, local naive timestamp)."""
+    row: dict[str, object] = {
+        "timestamp": "2024-05-10T14:40:00", "project_name": "my-sdxl-finetune",
+        "run_id": "5b0fa12a-3dd7-45bb-9766-cc326314d9f1",
+        "experiment_id": "5b0fa12a-3dd7-45bb-9766-cc326314d9f1", "duration": 600.123,
+        "emissions": 0.0285, "emissions_rate": 4.75e-05, "cpu_power": 42.5, "gpu_power": 240.0,
+        "ram_power": 10.0, "cpu_energy": 0.00708, "gpu_energy": 0.04, "ram_energy": 0.00166,
+        "energy_consumed": 0.04874, "water_consumed": 0.0, "country_name": "France",
+        "country_iso_code": "FRA", "region": "", "cloud_provider": "", "cloud_region": "",
+        "os": "Linux-6.8.0-x86_64-with-glibc2.39", "python_version": "3.11.9",
+        "codecarbon_version": "3.3.2", "cpu_count": 16, "cpu_model": "AMD Ryzen 9 7950X",
+        "gpu_count": 1, "gpu_model": "1 x NVIDIA GeForce RTX 4090", "longitude": 2.35,
+        "latitude": 48.85, "ram_total_size": 62.5, "tracking_mode": "machine",
+        "cpu_utilization_percent": 12.5, "gpu_utilization_percent": 97.0,
+        "ram_utilization_percent": 40.1, "ram_used_gb": 25.0, "on_cloud": "N", "pue": 1.0,
+        "wue": 0.0,
+    }
+    row.update(kw)
+    return row
+
+
+def test_codecarbons_own_emissions_csv_imports_as_sessions(store, tmp_path):
+    from datetime import datetime
+
+    path = tmp_path / "emissions.csv"
+    path.write_text(_emissions_csv([
+        # "append" mode: a flush half-way, then the run's final row (the one to keep)
+        _run(duration=300.0, energy_consumed=0.02, timestamp="2024-05-10T14:35:00"),
+        _run(),
+        _run(run_id="0e6f0c4d-1111-4c1e-9d7b-1a2b3c4d5e6f", project_name="", gpu_count="",
+             gpu_energy=0.0, gpu_power=0.0, energy_consumed=0.01, cpu_energy=0.01),  # no GPU
+    ]))
+    records = read_import(path)
+    assert store.import_sessions(records) == (2, 0)
+    assert store.import_sessions(read_import(path)) == (0, 2)
+    runs = {s["tool"]: s for s in store.list_sessions() if s["tool"].startswith("codecarbon:")}
+    run = runs["codecarbon:my-sdxl-finetune"]
+    end = datetime(2024, 5, 10, 14, 40).timestamp()  # local time, as CodeCarbon writes it
+    assert (run["start_ts"], run["end_ts"]) == (pytest.approx(end - 600.123), end)
+    assert run["total_wh"] == pytest.approx(48.74)  # energy_consumed, RAM included
+    assert (run["gpu_wh"], run["cpu_wh"]) == (pytest.approx(40.0), pytest.approx(7.08))
+    assert run["energy_method"] == "estimated"  # the file does not say how it was measured
+    assert run["uid"] == "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
+    no_gpu = runs["codecarbon:codecarbon"]
+    assert no_gpu["gpu_wh"] is None and no_gpu["total_wh"] == pytest.approx(10.0)
+
+
+def test_an_older_codecarbon_file_without_the_3x_columns_imports(store, tmp_path):
+    old_columns = [c for c in CODECARBON_3_3_2 if not c.endswith(("_percent", "ram_used_gb"))
+                   and c not in ("water_consumed", "wue")]
+    path = tmp_path / "emissions.csv"
+    path.write_text(_emissions_csv([_run()], old_columns))
+    assert store.import_sessions(read_import(path)) == (1, 0)
+
+
+def test_our_codecarbon_export_imports_back(store, tmp_path):
+    path = tmp_path / "emissions.csv"
+    with open(path, "w", newline="") as out:
+        write_codecarbon(store.list_sessions(), out)
+    assert store.import_sessions(read_import(path)) == (0, 3)  # the same uids: already here
+    with Store.open(tmp_path / "fresh.sqlite3") as fresh:
+        assert fresh.import_sessions(read_import(path)) == (3, 0)
+        got = {s["uid"]: s for s in fresh.list_sessions()}
+    for s in store.list_sessions():
+        o = got[s["uid"]]
+        assert o["tool"] == f"codecarbon:{s['tool']}"
+        assert o["gpu_wh"] == pytest.approx(s["gpu_wh"]) and o["cpu_wh"] is None
+        assert o["end_ts"] == pytest.approx(s["end_ts"], abs=1)  # the file keeps whole seconds
+
+
+@pytest.mark.parametrize("field, value", [("duration", "soon"), ("timestamp", "yesterday"),
+                                          ("energy_consumed", "-1"), ("gpu_energy", "inf")])
+def test_a_bad_codecarbon_row_refuses_the_file_naming_it(store, tmp_path, field, value):
+    path = tmp_path / "emissions.csv"
+    path.write_text(_emissions_csv([_run(), _run(run_id="x", **{field: value})]))
+    with pytest.raises(ImportRefused) as info:
+        read_import(path)
+    assert f"record 2, field '{field}'" in str(info.value) and str(path) in str(info.value)

@@ -1,4 +1,5 @@
-"""`raison-garder import FILE`: add sessions from our JSON/CSV export, all or nothing."""
+"""`raison-garder import FILE`: add sessions from our JSON/CSV export or a CodeCarbon
+emissions.csv, all or nothing."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ EXIT_REFUSED = 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import",
-        help=_("Import sessions from a Raison Garder JSON or CSV export."),
+        help=_("Import sessions from a Raison Garder export or a CodeCarbon emissions.csv."),
         description=_(
-            "Import sessions from a Raison Garder JSON or CSV export. Sessions already in the "
-            "store are skipped; a file with any bad record is refused as a whole."
+            "Import sessions from a Raison Garder JSON or CSV export, or a CodeCarbon "
+            "emissions.csv (its runs become sessions of tool codecarbon:<project>). Sessions "
+            "already in the store are skipped; a file with any bad record is refused as a whole."
         ),
     )
     p.add_argument("file", metavar="FILE")

@@ -40,11 +40,13 @@ def _locked(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def import_uid(tool: str, start_ts: float, end_ts: float) -> str:
-    """A stable uid for a session that arrives without one, so re-importing it matches."""
+def import_uid(tool: str, start_ts: float, end_ts: float, nth: int = 0) -> str:
+    """A stable uid for a session that arrives without one, so re-importing it matches; `nth`
+    tells apart identical sessions of one file (the first keeps the historical formula)."""
     import uuid  # lazily: with `platform`, it costs `sessions` a few ms of start-up
 
-    return str(uuid.uuid5(uuid.UUID(UID_NAMESPACE), f"{tool}|{start_ts!r}|{end_ts!r}"))
+    suffix = f"|{nth}" if nth else ""
+    return str(uuid.uuid5(uuid.UUID(UID_NAMESPACE), f"{tool}|{start_ts!r}|{end_ts!r}{suffix}"))
 
 
 class Store:
@@ -276,19 +278,25 @@ class Store:
 
     @_locked
     def import_sessions(self, records: Sequence[dict[str, Any]]) -> tuple[int, int]:
-        """Insert validated records in one transaction; a record already here (same uid, or same
-        tool/start/end) is skipped. Returns (added, skipped)."""
+        """Insert validated records in one transaction; a record whose uid is already here is
+        skipped. Returns (added, skipped).
+
+        A session's identity is its uid, never its figures: two sessions of one tool may share a
+        start and an end (a tool restarted within the same second, a split at an idle pause). A
+        record without uid gets one derived from the file's content (tool, start, end, and how
+        many identical ones came before it in the file), so importing the same file twice adds
+        its sessions once."""
         added = skipped = 0
+        seen: dict[tuple[str, float, float], int] = {}
         with db.transaction(self._conn):
             for rec in records:
                 fields = dict(rec)
-                fields.setdefault(
-                    "uid", import_uid(fields["tool"], fields["start_ts"], fields["end_ts"])
-                )
+                if not fields.get("uid"):
+                    key = (fields["tool"], fields["start_ts"], fields["end_ts"])
+                    nth = seen[key] = seen.get(key, -1) + 1
+                    fields["uid"] = import_uid(*key) if nth == 0 else import_uid(*key, nth=nth)
                 exists = self._conn.execute(
-                    "SELECT 1 FROM sessions WHERE uid = ? OR "
-                    "(tool = ? AND start_ts = ? AND end_ts = ?) LIMIT 1",
-                    (fields["uid"], fields["tool"], fields["start_ts"], fields["end_ts"]),
+                    "SELECT 1 FROM sessions WHERE uid = ? LIMIT 1", (fields["uid"],)
                 ).fetchone()
                 if exists:
                     skipped += 1

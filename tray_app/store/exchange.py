@@ -1,4 +1,5 @@
-"""Export sessions (our JSON/CSV, CodeCarbon's emissions.csv) and import our own files.
+"""Export sessions (our JSON/CSV, CodeCarbon's emissions.csv) and import them back (our files,
+and any CodeCarbon emissions.csv: see tray_app/store/codecarbon.py).
 
 Import is strict and all-or-nothing: every record is checked (types, finite and plausible
 numbers, end after start...) before anything is written, and a problem is reported with the file,
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from tray_app.store import codecarbon
 from tray_app.system.i18n import _
 
 EXPORT_FIELDS = (
@@ -27,17 +29,8 @@ EXPORT_FIELDS = (
     "wh_per_image", "model_family", "model_name", "co2_g", "cost", "currency", "notes",
 )  # fmt: skip
 
-# CodeCarbon's emissions.csv columns, in its order (EmissionsData in
-# codecarbon/output_methods/emissions_data.py). Units: duration s, emissions kg CO2eq,
-# emissions_rate kg/s, *_power W, *_energy and energy_consumed kWh.
-CODECARBON_FIELDS = (
-    "timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
-    "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
-    "ram_energy", "energy_consumed", "country_name", "country_iso_code", "region",
-    "cloud_provider", "cloud_region", "os", "python_version", "codecarbon_version", "cpu_count",
-    "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude", "ram_total_size",
-    "tracking_mode", "on_cloud", "pue",
-)  # fmt: skip
+# CodeCarbon's emissions.csv columns (3.3.2), in its order: see tray_app/store/codecarbon.py.
+CODECARBON_FIELDS = codecarbon.FIELDS
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 500_000
@@ -86,33 +79,7 @@ def write_csv(sessions: Iterable[dict[str, Any]], out: TextIO) -> None:
 
 def codecarbon_row(s: dict[str, Any]) -> dict[str, Any]:
     """One session as a CodeCarbon emissions.csv row; what we don't know stays empty."""
-
-    def kwh(wh: float | None) -> float | None:
-        return None if wh is None else wh / 1000
-
-    def watts(wh: float | None) -> float | None:
-        dur = s.get("duration_s")
-        return None if wh is None or not dur else wh * 3600 / dur
-
-    kg = None if s.get("co2_g") is None else s["co2_g"] / 1000
-    dur = s.get("duration_s")
-    ended = s.get("ended_at")
-    return {
-        "timestamp": ended[:19] if ended else None,  # CodeCarbon writes local-free ISO seconds
-        "project_name": s.get("tool"),
-        "run_id": s.get("uid"),
-        "duration": dur,
-        "emissions": kg,
-        "emissions_rate": kg / dur if kg is not None and dur else None,
-        "cpu_power": watts(s.get("cpu_wh")),
-        "gpu_power": watts(s.get("gpu_wh")),
-        "cpu_energy": kwh(s.get("cpu_wh")),
-        "gpu_energy": kwh(s.get("gpu_wh")),
-        "energy_consumed": kwh(s.get("total_wh")),
-        "gpu_count": len(s.get("gpu_indices") or []) or None,
-        "tracking_mode": "machine",  # device power while the tool ran, not per-process
-        "on_cloud": "N",  # measured on this machine
-    }
+    return codecarbon.export_row(s)
 
 
 def write_codecarbon(sessions: Iterable[dict[str, Any]], out: TextIO) -> None:
@@ -328,12 +295,15 @@ def read_import(path: Path | str, now: float | None = None) -> list[dict[str, An
             reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
             header = reader.fieldnames or []
             missing = [k for k in REQUIRED if k not in header]
+            if missing and codecarbon.is_emissions_header(header):
+                return _read_emissions(path, reader, now)
             if missing:
                 raise _refuse(
                     path,
                     None,
                     None,
-                    _("not a Raison Garder export (missing column(s): {columns})").format(
+                    _("neither a Raison Garder export nor a CodeCarbon emissions.csv (missing "
+                      "column(s): {columns})").format(
                         columns=", ".join(missing)
                     ),
                 )
@@ -354,3 +324,20 @@ def read_import(path: Path | str, now: float | None = None) -> list[dict[str, An
             path, None, None, _("too many sessions (more than {limit})").format(limit=MAX_RECORDS)
         )
     return [validate(r, path, i, csv_text, now) for i, r in enumerate(records, start=1)]
+
+
+def _read_emissions(path: Path, reader: csv.DictReader, now: float) -> list[dict[str, Any]]:
+    """A CodeCarbon emissions.csv (CodeCarbon's own or our export): its runs as sessions."""
+    rows = []
+    for row in reader:
+        if None in row:
+            raise csv.Error(_("a row has more cells than the header"))
+        rows.append(row)
+        if len(rows) > MAX_RECORDS:
+            raise _refuse(
+                path, None, None, _("too many sessions (more than {limit})").format(limit=MAX_RECORDS)
+            )
+    runs = codecarbon.runs_to_records(
+        rows, lambda index, field, problem: _refuse(path, index, field, problem)
+    )
+    return [validate(record, path, index, False, now) for index, record in runs]
