@@ -31,7 +31,18 @@
  *                         drawing above the trace while it is listed (a model left loaded). The
  *                         fake notes the sum's changes with their time, so power, the 1 s average
  *                         and the energy counter all include it from the moment it is noticed.
+ *                         and an optional 5th field `<SM %>` (default 0): the process's share of
+ *                         the SM over time, what nvmlDeviceGetProcessUtilization reports for it
+ *   process_lists 0|1     0: the RunningProcesses functions answer NOT_SUPPORTED (WDDM without
+ *                         process info, a PID namespace hiding host pids)
+ *   process_util 0|1      0: nvmlDeviceGetProcessUtilization answers NOT_SUPPORTED
  * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
+ *
+ * Per-process utilisation follows NVML's contract: one sample per process that had non-zero SM
+ * use, stamped with the CPU time in microseconds (CLOCK_REALTIME), only when newer than the
+ * caller's lastSeenTimeStamp; NVML_ERROR_NOT_FOUND when there is none. The sample's smUtil is the
+ * process's SM % scaled by the trace's utilisation now (segment util / 100), so an idle stretch
+ * of the trace reports no process use: the trace drives it.
  *
  * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
  * mJ since the anchor. nvmlDeviceGetPowerUsage = 1 s moving average of the trace (as on Ampere+);
@@ -54,6 +65,7 @@ typedef int nvmlReturn_t;
 #define NVML_ERROR_UNINITIALIZED 1
 #define NVML_ERROR_INVALID_ARGUMENT 2
 #define NVML_ERROR_NOT_SUPPORTED 3
+#define NVML_ERROR_NOT_FOUND 6
 #define NVML_ERROR_INSUFFICIENT_SIZE 7
 #define NVML_ERROR_DRIVER_NOT_LOADED 9
 #define NVML_ERROR_GPU_IS_LOST 15
@@ -80,6 +92,7 @@ typedef struct {
     unsigned long long used_bytes;
     double held_w;
     int graphics;
+    double sm_pct;
 } proc_t;
 
 typedef struct fake_device {
@@ -90,7 +103,7 @@ typedef struct fake_device {
     segment_t segs[MAX_SEGMENTS];
     int nseg, loop;
     double period, period_j;
-    int energy_mode, instant_field;
+    int energy_mode, instant_field, process_lists, process_util;
     unsigned int architecture;
     double lost_after, reset_at, offset_mj, energy_quantum;
     char procs_path[4096];
@@ -121,6 +134,11 @@ typedef struct {
     unsigned long long usedGpuMemory;
     unsigned int gpuInstanceId, computeInstanceId;
 } nvmlProcessInfo_t;
+typedef struct {
+    unsigned int pid;
+    unsigned long long timeStamp;
+    unsigned int smUtil, memUtil, encUtil, decUtil;
+} nvmlProcessUtilizationSample_t;
 typedef union {
     double dVal;
     unsigned int uiVal;
@@ -164,6 +182,8 @@ static void reset_device(fake_device_t *d, int index) {
     d->mem_total = 24564ULL << 20;
     d->mem_base_used = 300ULL << 20;
     d->instant_field = 1;
+    d->process_lists = 1;
+    d->process_util = 1;
     d->architecture = 8;
     d->lost_after = -1.0;
     d->reset_at = -1.0;
@@ -216,6 +236,8 @@ static int load_scenario(void) {
         else if (strcmp(key, "energy_update_s") == 0) d->energy_quantum = atof(val);
         else if (strcmp(key, "counter_reset_at_s") == 0) d->reset_at = atof(val);
         else if (strcmp(key, "instant_field") == 0) d->instant_field = atoi(val);
+        else if (strcmp(key, "process_lists") == 0) d->process_lists = atoi(val);
+        else if (strcmp(key, "process_util") == 0) d->process_util = atoi(val);
         else if (strcmp(key, "gpu_lost_after_s") == 0) d->lost_after = atof(val);
         else if (strcmp(key, "loop") == 0) d->loop = atoi(val);
         else if (strcmp(key, "architecture") == 0) d->architecture = (unsigned int)atoi(val);
@@ -329,16 +351,18 @@ static void reload_procs(fake_device_t *d) {
     if (f == NULL) return;
     char kind[32], text[256];
     unsigned int pid;
-    double used_mb, held_w;
+    double used_mb, held_w, sm;
     while (d->nprocs < MAX_PROCS && fgets(text, sizeof text, f) != NULL) {
         held_w = 0.0;
-        if (sscanf(text, "%31s %u %lf %lf", kind, &pid, &used_mb, &held_w) < 3) continue;
+        sm = 0.0;
+        if (sscanf(text, "%31s %u %lf %lf %lf", kind, &pid, &used_mb, &held_w, &sm) < 3) continue;
         proc_t *p = &d->procs[d->nprocs++];
         p->pid = pid;
         p->held_w = held_w;
         /* A negative figure: the driver cannot tell (NVML_VALUE_NOT_AVAILABLE, as under WDDM). */
         p->used_bytes = used_mb < 0 ? ~0ULL : (unsigned long long)(used_mb * 1048576.0);
         p->graphics = strcmp(kind, "graphics") == 0;
+        p->sm_pct = sm;
     }
     fclose(f);
     note_held(d);
@@ -566,6 +590,7 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t dev, nvmlMemory_t *m) { LOCKED
 static nvmlReturn_t do_procs(nvmlDevice_t dev, unsigned int *count, nvmlProcessInfo_t *infos, int graphics) {
     DEVICE_GUARD(dev);
     if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!dev->process_lists) return NVML_ERROR_NOT_SUPPORTED;
     reload_procs(dev);
     unsigned int needed = 0;
     for (int i = 0; i < dev->nprocs; i++) needed += dev->procs[i].graphics == graphics;
@@ -596,3 +621,41 @@ PROC_ENTRY(nvmlDeviceGetGraphicsRunningProcesses_v2, 1)
 PROC_ENTRY(nvmlDeviceGetComputeRunningProcesses_v3, 0)
 PROC_ENTRY(nvmlDeviceGetGraphicsRunningProcesses_v3, 1)
 #endif
+
+/* Per-process utilisation, NVML's two-call protocol: NULL samples -> INSUFFICIENT_SIZE + count. */
+static nvmlReturn_t do_proc_util(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *samples,
+                                 unsigned int *count, unsigned long long last_seen) {
+    DEVICE_GUARD(dev);
+    if (count == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!dev->process_util) return NVML_ERROR_NOT_SUPPORTED;
+    reload_procs(dev);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    unsigned long long stamp = (unsigned long long)wall.tv_sec * 1000000ULL + wall.tv_nsec / 1000;
+    double scale = segment_at(dev, trace_t())->util / 100.0;
+    unsigned int needed = 0;
+    for (int i = 0; i < dev->nprocs; i++) needed += llround(dev->procs[i].sm_pct * scale) > 0;
+    if (needed == 0 || stamp <= last_seen) return NVML_ERROR_NOT_FOUND;
+    if (samples == NULL || *count < needed) {
+        *count = needed;
+        return NVML_ERROR_INSUFFICIENT_SIZE;
+    }
+    unsigned int n = 0;
+    for (int i = 0; i < dev->nprocs; i++) {
+        long long sm = llround(dev->procs[i].sm_pct * scale);
+        if (sm <= 0) continue;
+        samples[n].pid = dev->procs[i].pid;
+        samples[n].timeStamp = stamp;
+        samples[n].smUtil = (unsigned int)(sm > 100 ? 100 : sm);
+        samples[n].memUtil = samples[n].smUtil / 2;
+        samples[n].encUtil = 0;
+        samples[n].decUtil = 0;
+        n++;
+    }
+    *count = n;
+    return NVML_SUCCESS;
+}
+nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t dev, nvmlProcessUtilizationSample_t *samples,
+                                             unsigned int *count, unsigned long long last_seen) {
+    LOCKED(do_proc_util(dev, samples, count, last_seen));
+}

@@ -16,7 +16,7 @@ from tests.fixtures.fake_nvml import (
     steady,
 )
 from tray_app.measure.sensors import nvml
-from tray_app.measure.sensors.base import Discovery, Kind, Method, Reading
+from tray_app.measure.sensors.base import Discovery, GpuProcess, Kind, Method, Reading
 from tray_app.measure.sensors.nvml import NvmlGpuSensor, discover_nvidia
 
 
@@ -263,6 +263,50 @@ def test_a_process_holding_the_board_awake_adds_its_watts_until_it_lets_go(fake_
     released = sensor.read()
     assert released.power_w == pytest.approx(20.0)
     assert released.energy_j > held.energy_j  # the counter keeps counting across the change
+
+
+def test_each_process_carries_its_memory_and_sm_share(fake_nvml, discover):
+    fake_nvml(FakeGpu(trace=steady(300.0, util_pct=100.0), processes=[
+        FakeProcess(1111, used_mb=6000, sm_pct=70.0), FakeProcess(2222, used_mb=500, sm_pct=30.0),
+        FakeProcess(3333, used_mb=100, kind="graphics"),  # a desktop compositor, no SM use
+    ]))
+    reading = only(discover()).read()
+    assert reading.pids == (1111, 2222, 3333)
+    assert reading.processes == (
+        GpuProcess(1111, 6000.0, 70.0), GpuProcess(2222, 500.0, 30.0), GpuProcess(3333, 100.0, 0.0),
+    )
+
+
+def test_per_process_use_follows_the_trace_and_is_asked_only_when_shared(fake_nvml, discover,
+                                                                        monkeypatch):
+    monkeypatch.setattr(nvml, "PIDS_TTL_S", 0.0)
+    rig = fake_nvml(FakeGpu(trace=[Segment(0.4, 300.0, 50.0), Segment(60.0, 25.0, 0.0)],
+                            processes=[FakeProcess(1111, sm_pct=80.0)]))
+    sensor = only(discover())
+    calls: list[str] = []
+    real_call = sensor._session.call
+    monkeypatch.setattr(sensor._session, "call",
+                        lambda name, *a, **k: calls.append(name) or real_call(name, *a, **k))
+    alone = sensor.read()
+    assert alone.processes == (GpuProcess(1111, 1024.0, None),)  # alone: it takes the whole GPU
+    assert "nvmlDeviceGetProcessUtilization" not in calls
+    rig.set_processes(0, [FakeProcess(1111, sm_pct=80.0), FakeProcess(2222, sm_pct=20.0)])
+    busy = sensor.read()
+    assert [p.sm_pct for p in busy.processes] == [40.0, 10.0]  # x 50 % trace utilisation
+    while rig.t() < 0.5:
+        time.sleep(0.05)
+    idle = sensor.read()  # NVML's NOT_FOUND: nobody used the SM, which is known, not unknown
+    assert [p.sm_pct for p in idle.processes] == [0.0, 0.0]
+
+
+def test_process_lists_or_their_use_can_be_unsupported(fake_nvml, discover):
+    fake_nvml(FakeGpu(process_lists=False, processes=[FakeProcess(1111, sm_pct=50.0)]),
+              FakeGpu(process_util=False, processes=[FakeProcess(1111, sm_pct=50.0),
+                                                     FakeProcess(2222, sm_pct=50.0)]))
+    no_lists, no_util = (s.read() for s in discover().sensors)
+    assert no_lists.pids is None and no_lists.processes is None  # unknown, not "nobody"
+    assert no_lists.power_w == pytest.approx(250.0)
+    assert [(p.pid, p.sm_pct) for p in no_util.processes] == [(1111, None), (2222, None)]
 
 
 # ---- several GPUs, lost GPUs ----------------------------------------------------------------

@@ -29,7 +29,8 @@ def store(isolated_dirs):
         sid = s.open_session("comfyui" if i % 2 else "forge", "python", [10 + i], [0], T0 + 100 * i)
         s.add_samples(sid, [(T0 + 100 * i + k, 150.0, None, 1) for k in range(31)])
         s.close_session(sid, T0 + 100 * i + 30)
-    s.update_session(1, images=3, model_family="sdxl")
+    s.update_session(1, images=3, model_family="sdxl", machine_wh=9.5,
+                     gpu_attribution="shared (process list unavailable)", cpu_attribution="cpu time")
     yield s
     s.close()
 
@@ -47,7 +48,8 @@ def test_export_then_import_is_idempotent(store, tmp_path, writer, name):
     for s in fresh.list_sessions():
         o = mine[s["uid"]]
         for key in ("tool", "start_ts", "end_ts", "gpu_wh", "cpu_wh", "total_wh", "images",
-                    "model_family", "pids", "energy_method", "status"):  # fmt: skip
+                    "model_family", "pids", "energy_method", "status", "machine_wh",
+                    "gpu_attribution", "cpu_attribution", "attribution"):  # fmt: skip
             assert s[key] == o[key], key
     fresh.close()
 
@@ -59,6 +61,13 @@ def test_records_without_uid_match_on_tool_and_times(store, tmp_path):
     assert store.import_sessions(read_import(path)) == (0, 2)
     s = store.list_sessions(tool="comfyui", since=T0, until=T0 + 1)[0]
     assert s["cpu_wh"] is None and s["total_wh"] == 3.5 and s["status"] == "complete"
+
+
+def test_an_unknown_attribution_is_refused(store, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([dict(GOOD, gpu_attribution="by magic")]))
+    with pytest.raises(ImportRefused, match="gpu_attribution"):
+        read_import(path)
 
 
 def test_sessions_json_output_imports(store, tmp_path):

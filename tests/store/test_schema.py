@@ -55,6 +55,13 @@ def test_migrates_from_every_earlier_version_keeping_data(tmp_path, version):
         assert s["images"] is None  # a v2 column, null for old sessions
         store.update_session(s["id"], images=7, model_family="sdxl")
         assert store.get_session(s["id"])["wh_per_image"] == pytest.approx(5.0)
+        # v4: how the energy was attributed is not known for sessions recorded before.
+        assert (s["machine_wh"], s["gpu_attribution"], s["attribution"]) == (None, None, None)
+        store.update_session(s["id"], machine_wh=80.0, gpu_attribution="process list + utilisation",
+                             cpu_attribution="cpu time")
+        again = store.get_session(s["id"])
+        assert again["machine_wh"] == 80.0
+        assert again["attribution"] == "attributed: process list + utilisation"
 
 
 def test_migrated_schema_equals_fresh_schema(tmp_path):

@@ -146,6 +146,23 @@ def test_detail_shows_curve_reminders_and_numbers_and_escape_closes_it(qtbot, wi
     assert not window.detail.isVisible()
 
 
+def test_detail_shows_the_attributed_and_whole_machine_figures_with_the_method(window,
+                                                                             history_store):
+    s = history_store.list_sessions(order="start_ts DESC", limit=1)[0]
+    history_store.update_session(s["id"], total_wh=12.0, gpu_wh=10.0, cpu_wh=2.0, machine_wh=30.0,
+                                 gpu_attribution="shared (process list unavailable)",
+                                 cpu_attribution="cpu time")
+    window.show_detail(history_store.get_session(s["id"]))
+    values = window.detail.values
+    assert values["total"].text().endswith("12.0 Wh") and values["machine"].text().endswith("30.0 Wh")
+    text = values["attribution"].text()
+    assert text.startswith("shared equally") and "process list unavailable" in text
+    old = history_store.list_sessions(order="start_ts ASC", limit=1)[0]  # recorded before
+    window.show_detail(old)
+    assert values["machine"].text() == "unknown"  # never 0
+    assert values["attribution"].text() == "not recorded (older session)"
+
+
 def test_a_session_without_readings_says_so_instead_of_drawing_zero(window, history_store):
     old = history_store.list_sessions(order="start_ts ASC", limit=1)[0]
     window.show_detail(old)

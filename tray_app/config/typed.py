@@ -77,6 +77,7 @@ class TypedSettings:
     idle_power_w: float  # idle_power_w
     day_start_hour: int  # day_start_hour
     cpu_tdp_w: int  # cpu_tdp_w
+    per_process_attribution: bool  # per_process_attribution
     carbon_g_per_kwh: float  # carbon_g_per_kwh
     price_per_kwh: float  # price_per_kwh
     currency: str  # currency
@@ -98,6 +99,7 @@ KEYS: dict[str, str] = {
     "idle_power_w": "idle_power_w",
     "day_start_hour": "day_start_hour",
     "cpu_tdp_w": "cpu_tdp_w",
+    "per_process_attribution": "per_process_attribution",
     "carbon_g_per_kwh": "carbon_g_per_kwh",
     "price_per_kwh": "price_per_kwh",
     "currency": "currency",
@@ -141,6 +143,7 @@ def build(v: Mapping[str, Any]) -> TypedSettings:
         idle_power_w=v["idle_power_w"],
         day_start_hour=v["day_start_hour"],
         cpu_tdp_w=v["cpu_tdp_w"],
+        per_process_attribution=v["per_process_attribution"],
         carbon_g_per_kwh=v["carbon_g_per_kwh"],
         price_per_kwh=v["price_per_kwh"],
         currency=v["currency"],

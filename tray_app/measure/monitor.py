@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tray_app.measure.energy import SourceEnergy
-from tray_app.measure.sensors.base import Kind, Method, Reading, Sensor
+from tray_app.measure.processes import CpuTimes, ProcessCpu
+from tray_app.measure.sensors.base import GpuProcess, Kind, Method, Reading, Sensor
 
 FAST_INTERVAL_S = 0.15  # ~7 Hz: each wake-up costs ~100-150 us of CPU on a VM
 FAST_HOLD_S = 3.0  # stay fast this long after the last sign of activity
@@ -39,6 +40,7 @@ class SourceState:
     power_limit_w: float | None = None
     pids: tuple[int, ...] | None = None
     process_memory_mb: tuple[tuple[int, float | None], ...] | None = None  # see Reading
+    processes: tuple[GpuProcess, ...] | None = None  # None: the driver gives no process list
     busy: bool | None = None
     error: str | None = None
     seconds_by_method: tuple[tuple[str, float], ...] = ()
@@ -51,6 +53,9 @@ class Snapshot:
     sources: tuple[SourceState, ...]
     fast: bool = False  # some source is being sampled fast
     paused: bool = False
+    # CPU time of the watched processes (the tools') and of the machine, read with the sensors;
+    # None when nothing is watched or per-process attribution is off.
+    cpu_times: CpuTimes | None = None
 
     def power_w(self, kind: Kind | None = None) -> float | None:
         """Sum of known powers; None when no source of that kind could be read."""
@@ -112,8 +117,10 @@ class Monitor:
         fast_interval_s: float = FAST_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        processes: ProcessCpu | None = None,
     ) -> None:
         self.interval_s = interval_s
+        self._processes = processes
         self.fast_interval_s = min(fast_interval_s, interval_s)
         self._clock = clock
         self._wall = wall
@@ -131,6 +138,11 @@ class Monitor:
     def set_interval(self, interval_s: float) -> None:
         self.interval_s = interval_s
         self.fast_interval_s = min(self.fast_interval_s, interval_s)
+
+    def watch_pids(self, pids: set[int] | frozenset[int]) -> None:
+        """The processes whose CPU time each snapshot carries (the tools', from detection)."""
+        if self._processes is not None and pids != self._processes.watched:
+            self._processes.watch(pids)
 
     def set_paused(self, paused: bool) -> None:
         """While paused nothing is read; the gap is neither measured nor invented."""
@@ -193,12 +205,16 @@ class Monitor:
                     power_limit_w=None if r is None else r.power_limit_w,
                     pids=None if r is None else r.pids,
                     process_memory_mb=None if r is None else r.process_memory_mb,
+                    processes=None if r is None else r.processes,
                     busy=None if r is None else r.busy,
                     error=None if r is None else r.error,
                     seconds_by_method=tuple(sorted(src.acc.seconds_by_method.items())),
                 )
             )
-        return Snapshot(t=now, wall=self._wall(), sources=tuple(states), fast=fast, paused=paused)
+        # Read right after the sensors, so CPU time and energy cover the same interval.
+        cpu = None if paused or self._processes is None else self._processes.read()
+        return Snapshot(t=now, wall=self._wall(), sources=tuple(states), fast=fast, paused=paused,
+                        cpu_times=cpu)
 
     @property
     def last(self) -> Snapshot | None:

@@ -286,11 +286,15 @@ class Engine:
             log.warning("retention skipped: %s", exc)
 
     def _build_monitor(self) -> Monitor:
+        from tray_app.measure.processes import ProcessCpu
         from tray_app.measure.sensors.discovery import discover
 
         self.sensor_set = discover(self.settings.cpu_tdp_w or None)
         interval = self._interval_s or self.settings.sample_interval_s
-        return Monitor(self.sensor_set.sensors, interval_s=interval)
+        # The tools' CPU time is read with each snapshot, for splitting the CPU's energy; off,
+        # nothing is read. A change takes effect at the next start (applies=RESTART).
+        processes = ProcessCpu() if self.settings.per_process_attribution else None
+        return Monitor(self.sensor_set.sensors, interval_s=interval, processes=processes)
 
     def _start_metrics(self) -> None:
         from tray_app.metrics.config import metrics_status
@@ -327,6 +331,7 @@ class Engine:
             _GuardedStore(self._store, self._problem),
             idle_split_min=float(self.settings.idle_split_min),
             idle_power_w=self.settings.idle_power_w,
+            per_process=self.settings.per_process_attribution,
         )
         self.reminders, message = load_engine(default_state_path(), self.settings, self._clock)
         if message:
@@ -413,6 +418,9 @@ class Engine:
             log.exception("tool detection failed")
             return
         self._tools = {(t.tool, t.pid): t for t in found}
+        watch = getattr(self._monitor, "watch_pids", None)
+        if watch is not None:  # their CPU time comes with each snapshot, for the CPU's split
+            watch(frozenset(p for t in found for p in t.pids))
         seen = [
             ToolSeen(tool=t.tool, label=t.display_name(), pid=t.pid, exe_name=t.exe_name,
                      gpu_indices=frozenset(t.gpu_indices), pids=tuple(t.pids))

@@ -5,10 +5,11 @@ exits, and is split when the tool has done no generation work for `idle_split_mi
 an idle ComfyUI left open all week is not a week-long session. A dormant tool gets a new
 session as soon as it works again.
 
-Energy is attributed per interval: each source's energy since the previous snapshot goes to the
-sessions using it (the GPUs the tool holds a context on, or every GPU when that is unknown; the
-CPU package always), shared equally when two sessions use the same source, so the sessions of a
-day never add up to more than was measured.
+Energy is attributed per interval (see attribution.py): each source's energy since the previous
+snapshot is split between the sessions by the processes the driver lists on each GPU and their
+SM use, and the CPU by CPU time; what no session used stays with the rest of the machine, so the
+sessions of a day never add up to more than was measured. Each session also keeps what the
+whole machine drew while it was open (`machine_wh`), and how its parts were attributed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 from tray_app.measure.energy import weakest_method
 from tray_app.measure.monitor import Snapshot, SourceState
 from tray_app.measure.sensors.base import Kind, Method
+from tray_app.sessions.attribution import Attributor, Party, Share, gpu_index, holds
+from tray_app.sessions.labels import weakest
 
 MANUAL = "manual"
 PAUSE_BREAKS_CONTINUITY_S = 600.0  # "continuous generation": active time without a 10-min pause
@@ -64,6 +67,10 @@ class OpenSession:
     last_ts: float
     gpu_j: float = 0.0
     cpu_j: float = 0.0
+    machine_j: float = 0.0  # everything every source drew while the session was open
+    gpu_attribution: str | None = None  # weakest way its GPU part was attributed (attribution.py)
+    cpu_attribution: str | None = None
+    shares: dict[str, float] = field(default_factory=dict)  # last interval: source -> fraction
     idle_j: float = 0.0
     active_s: float = 0.0
     idle_s: float = 0.0
@@ -112,12 +119,19 @@ class OpenSession:
             "energy_method": method.value if method else None,
             "gpu_method": _method(self.kind_methods.get(Kind.GPU)),
             "cpu_method": _method(self.kind_methods.get(Kind.CPU)),
+            "machine_wh": self.machine_j / 3600.0,
+            "gpu_attribution": self.gpu_attribution,
+            "cpu_attribution": self.cpu_attribution,
             "unknown_s": self.unknown_s,
             "images": self.images,
             "wh_per_image": (total_wh / self.images) if self.images else None,
             "model_name": self.model_name,
             "model_family": self.model_family,
         }
+
+
+def _pids_of(tool: ToolSeen) -> tuple[int, ...]:
+    return tool.pids or ((tool.pid,) if tool.pid else ())
 
 
 def _method(methods: set[Method] | None) -> str | None:
@@ -127,8 +141,9 @@ def _method(methods: set[Method] | None) -> str | None:
 
 class SessionTracker:
     def __init__(self, store: SessionStore, idle_split_min: float = 10.0,
-                 idle_power_w: float = 0.0) -> None:
+                 idle_power_w: float = 0.0, per_process: bool = True) -> None:
         self.store = store
+        self.attributor = Attributor(per_process)
         self.idle_split_s = idle_split_min * 60.0
         self.idle_power_w = idle_power_w  # 0 = learn the idle baseline per GPU
         self.sessions: dict[tuple[str, int], OpenSession] = {}
@@ -145,6 +160,10 @@ class SessionTracker:
         for key in list(self.sessions):
             if key[0] != MANUAL and key not in current:
                 self._close(key, self.sessions[key].last_ts)
+            elif key in current:  # workers come and go: attribution follows the live pids
+                s = self.sessions[key]
+                s.pids = _pids_of(current[key]) or s.pids
+                s.gpu_indices = current[key].gpu_indices
         self._dormant &= set(current)
         self._tools = current
         for key, tool in current.items():
@@ -188,45 +207,36 @@ class SessionTracker:
         # Once per snapshot, whatever the number of sessions: the floor must not learn faster
         # because two tools share a GPU.
         self._learn_baseline(snap.sources)
-        users = self._users_by_source(snap.sources)
-        for s in self.sessions.values():
-            self._step_session(s, snap, before, users, dt)
+        shares = self.attributor.split(prev, snap, [
+            Party(key, frozenset(s.pids), s.gpu_indices, s.manual) for key, s in self.sessions.items()
+        ])
+        machine_j = sum(
+            max(0.0, src.energy_j - before[src.source].energy_j)
+            for src in snap.sources if src.source in before
+        )
+        for key, s in self.sessions.items():
+            s.machine_j += machine_j
+            self._step_session(s, snap, before, shares[key], dt)
         for key in [k for k, s in self.sessions.items() if self._should_split(s, snap.wall)]:
             self._close(key, snap.wall)
             self._dormant.add(key)
         # A dormant tool that works again gets a new session.
         for key in list(self._dormant):
             tool = self._tools.get(key)
-            if tool is not None and self._is_active(self._sources_for(tool.gpu_indices, snap.sources)):
+            if tool is not None and self._is_active(
+                self._sources_for(frozenset(_pids_of(tool)), tool.gpu_indices, snap.sources)
+            ):
                 self._dormant.discard(key)
                 self._open(key, tool, snap.wall)
 
-    def _users_by_source(self, sources: Sequence[SourceState]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for s in self.sessions.values():
-            for src in self._sources_for(s.gpu_indices, sources):
-                counts[src.source] = counts.get(src.source, 0) + 1
-        return counts
+    _gpu_index = staticmethod(gpu_index)
 
     @staticmethod
-    def _gpu_index(src: SourceState) -> int | None:
-        if src.source.startswith("nvidia:"):
-            try:
-                return int(src.source.split(":", 1)[1])
-            except ValueError:
-                return None
-        return None
-
-    def _sources_for(self, gpu_indices: frozenset[int],
+    def _sources_for(pids: frozenset[int], gpu_indices: frozenset[int],
                      sources: Sequence[SourceState]) -> list[SourceState]:
-        """The sources a session draws from: its GPUs (all when unknown) and the CPU."""
-        out = []
-        for src in sources:
-            if src.kind is Kind.CPU:
-                out.append(src)
-            elif not gpu_indices or self._gpu_index(src) in gpu_indices:
-                out.append(src)
-        return out
+        """The sources a program draws from: the GPUs it holds a context on (from the driver's
+        process list; without one, detection's GPUs, or all when unknown) and the CPU."""
+        return [src for src in sources if src.kind is Kind.CPU or holds(src, pids, gpu_indices)]
 
     def _is_active(self, sources: Sequence[SourceState]) -> bool:
         gpus = [s for s in sources if s.kind is Kind.GPU]
@@ -250,9 +260,14 @@ class SessionTracker:
                 self._baseline[g.source] = g.power_w if old is None or g.power_w < old else old + 0.01 * (g.power_w - old)
 
     def _step_session(self, s: OpenSession, snap: Snapshot, before: dict[str, SourceState],
-                      users: dict[str, int], dt: float) -> None:
+                      share: Share, dt: float) -> None:
         now = snap.wall
-        srcs = self._sources_for(s.gpu_indices, snap.sources)
+        s.shares = share.fractions
+        s.gpu_attribution = weakest(s.gpu_attribution, share.gpu)
+        s.cpu_attribution = weakest(s.cpu_attribution, share.cpu)
+        # Its sources this interval: those it got a part of (a GPU another program was busy on
+        # while this tool sat idle is not its GPU for activity either).
+        srcs = [src for src in snap.sources if share.fractions.get(src.source, 0.0) > 0.0]
         gpu_j = cpu_j = 0.0
         gpu_w = cpu_w = 0.0
         known_w = False
@@ -260,10 +275,10 @@ class SessionTracker:
             prev = before.get(src.source)
             if prev is None:
                 continue
-            share = 1.0 / max(1, users.get(src.source, 1))
-            de = max(0.0, src.energy_j - prev.energy_j) * share
+            part = share.fractions[src.source]
+            de = max(0.0, src.energy_j - prev.energy_j) * part
             if src.unknown_s > prev.unknown_s:
-                s.unknown_s = max(s.unknown_s, 0.0) + (src.unknown_s - prev.unknown_s) * share
+                s.unknown_s = max(s.unknown_s, 0.0) + (src.unknown_s - prev.unknown_s) * part
             if src.kind is Kind.GPU:
                 gpu_j += de
             else:
@@ -274,9 +289,9 @@ class SessionTracker:
             if src.power_w is not None:
                 known_w = True
                 if src.kind is Kind.GPU:
-                    gpu_w += src.power_w * share
+                    gpu_w += src.power_w * part
                 else:
-                    cpu_w += src.power_w * share
+                    cpu_w += src.power_w * part
         s.gpu_j += gpu_j
         s.cpu_j += cpu_j
         active = self._is_active(srcs)
@@ -298,6 +313,7 @@ class SessionTracker:
                 s.idle_since = now - dt
         self._track_power_limit(s, srcs, now)
         s.last_ts = now
+        # The samples hold the session's attributed power: integrating them gives its energy.
         self.store.add_samples(
             s.id, [(now, gpu_w if known_w else None, cpu_w if known_w else None, int(active))]
         )
@@ -321,7 +337,8 @@ class SessionTracker:
             return None
         pcts = [
             100.0 * g.power_w / g.power_limit_w
-            for g in self._sources_for(s.gpu_indices, self._prev.sources)
+            for g in self._prev.sources
+            if s.shares.get(g.source, 0.0) > 0.0
             if g.kind is Kind.GPU and g.power_w is not None and g.power_limit_w
         ]
         return max(pcts) if pcts else None
@@ -332,7 +349,7 @@ class SessionTracker:
 
     # ---- open/close -------------------------------------------------------------------------
     def _open(self, key: tuple[str, int], tool: ToolSeen, now: float, manual: bool = False) -> None:
-        pids = tool.pids or ((tool.pid,) if tool.pid else ())
+        pids = _pids_of(tool)
         sid = self.store.open_session(tool.tool, tool.exe_name, list(pids),
                                       sorted(tool.gpu_indices), now, manual=manual)
         self.sessions[key] = OpenSession(

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from tray_app.sessions.labels import CPU_LABELS, GPU_LABELS
 from tray_app.store import codecarbon
 from tray_app.system.i18n import _
 
@@ -25,7 +26,7 @@ EXPORT_FIELDS = (
     "id", "uid", "tool", "exe_name", "pids", "gpu_indices", "start_ts", "end_ts", "started_at",
     "ended_at", "duration_s", "active_s", "unknown_s", "gpu_wh", "cpu_wh", "total_wh", "idle_wh",
     "idle_baseline_w", "peak_w", "avg_w", "energy_method", "gpu_method", "cpu_method", "status",
-    "manual", "images",
+    "manual", "images", "machine_wh", "gpu_attribution", "cpu_attribution", "attribution",
     "wh_per_image", "model_family", "model_name", "co2_g", "cost", "currency", "notes",
 )  # fmt: skip
 
@@ -39,7 +40,7 @@ MAX_SPAN_S = 366 * 86400.0
 MAX_WH = 1e7  # 10 MWh in one session: far beyond any workstation
 MAX_W = 1e6
 REQUIRED = ("tool", "start_ts", "end_ts", "gpu_wh", "cpu_wh")
-IGNORED = frozenset({"id", "started_at", "ended_at", "co2_g", "cost", "currency"})
+IGNORED = frozenset({"id", "started_at", "ended_at", "co2_g", "cost", "currency", "attribution"})
 
 
 class ImportRefused(Exception):
@@ -177,6 +178,9 @@ _FIELDS: dict[str, tuple[Any, tuple[float, float] | None]] = {
     "energy_method": (_choice("counter", "sampled", "estimated", "mixed"), None),
     "gpu_method": (_choice("counter", "sampled", "estimated"), None),
     "cpu_method": (_choice("counter", "sampled", "estimated"), None),
+    "machine_wh": (_num, (0, MAX_WH)),
+    "gpu_attribution": (_choice(*GPU_LABELS), None),
+    "cpu_attribution": (_choice(*CPU_LABELS), None),
     "status": (_choice("complete", "recovered"), None),
     "manual": (_bool, None),
     "images": (_int, (0, 1e9)),

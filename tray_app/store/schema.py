@@ -91,6 +91,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sessions ADD COLUMN gpu_method TEXT",
         "ALTER TABLE sessions ADD COLUMN cpu_method TEXT",
     ),
+    # v3 -> v4: energy attributed to the tool beside what the whole machine drew, and how each
+    # part was attributed (tray_app/sessions/attribution.py). Old sessions: NULL (not known).
+    (
+        "ALTER TABLE sessions ADD COLUMN machine_wh REAL",
+        "ALTER TABLE sessions ADD COLUMN gpu_attribution TEXT",
+        "ALTER TABLE sessions ADD COLUMN cpu_attribution TEXT",
+    ),
 )
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

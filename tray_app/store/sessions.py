@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tray_app.config.settings import TypedSettings, default_settings
+from tray_app.sessions.labels import summary
 from tray_app.system.days import day_of, day_start
 
 ENERGY_METHODS = ("counter", "sampled", "estimated", "mixed")
@@ -26,7 +27,7 @@ WRITABLE = frozenset(
         "exe_name", "pids", "gpu_indices", "end_ts", "duration_s", "active_s", "gpu_wh", "cpu_wh",
         "total_wh", "idle_wh", "idle_baseline_w", "peak_w", "avg_w", "energy_method", "status",
         "manual", "unknown_s", "notes", "images", "wh_per_image", "model_family", "model_name",
-        "gpu_method", "cpu_method",
+        "gpu_method", "cpu_method", "machine_wh", "gpu_attribution", "cpu_attribution",
     }
 )  # fmt: skip
 COLUMNS = ("id", "uid", "tool", "start_ts") + tuple(sorted(WRITABLE))
@@ -79,6 +80,7 @@ def derive(row: sqlite3.Row, rates: TypedSettings) -> dict[str, Any]:
     d["co2_g"] = None if kwh is None else kwh * rates.carbon_g_per_kwh
     d["cost"] = None if kwh is None else kwh * rates.price_per_kwh
     d["currency"] = rates.currency
+    d["attribution"] = summary(d.get("gpu_attribution"), d.get("cpu_attribution"))
     return d
 
 

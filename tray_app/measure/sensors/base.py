@@ -26,6 +26,18 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class GpuProcess:
+    """A process holding a context on a GPU, as the driver lists it."""
+
+    pid: int
+    used_mb: float | None = None  # GPU memory it holds; None when the driver does not say (WDDM)
+    # Its share of the GPU's streaming multiprocessors over the last interval, in % (NVML's
+    # per-process utilisation). 0: listed but no SM use; None: not known (unsupported, or not
+    # asked because it is the only process on the GPU).
+    sm_pct: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """One read of one sensor at monotonic time `t` (time.monotonic(), seconds)."""
 
@@ -50,6 +62,9 @@ class Reading:
     # (pid, MiB that process holds on this device), sorted by pid; the MiB is None where the
     # driver does not tell (Windows WDDM). None: no process list was read.
     process_memory_mb: tuple[tuple[int, float | None], ...] | None = None
+    # The same processes with their memory and SM use; None when the driver gives no process
+    # list (unsupported, WDDM, a PID namespace): "unknown", not "nobody".
+    processes: tuple[GpuProcess, ...] | None = None
     error: str | None = None  # why this reading is (partly) unknown, for the user
 
 

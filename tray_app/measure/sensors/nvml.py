@@ -11,7 +11,11 @@ Public API:
     discover_nvidia() -> Discovery          one NvmlGpuSensor per GPU, `details["gpus"]` for doctor
     NvmlGpuSensor.read() -> Reading         full reading: power, energy, utilisation, memory,
                                             power limit (cached 60 s), pids and each one's
-                                            GPU memory (cached 2 s)
+                                            GPU memory (cached 2 s), and `processes`
+                                            (GpuProcess: pid, used MiB) with each one's SM use
+                                            since the previous full read
+                                            (nvmlDeviceGetProcessUtilization, asked only while
+                                            two or more processes share the GPU)
     NvmlGpuSensor.read_power() -> Reading   (alias read_power_only)
                                             fast path for 5-10 Hz sampling: power and energy
                                             only (2 driver calls); busy/utilisation/memory/pids
@@ -44,7 +48,7 @@ from typing import Any
 
 import pynvml
 
-from tray_app.measure.sensors.base import Discovery, Kind, Method, Reading
+from tray_app.measure.sensors.base import Discovery, GpuProcess, Kind, Method, Reading
 from tray_app.system.i18n import _
 from tray_app.system.paths import ENV_NVML_LIBRARY
 
@@ -95,6 +99,7 @@ class Unavailable:
     reason: str
     permanent: bool
     missing_function: bool = False
+    code: int | None = None  # the nvmlReturn_t, when the driver answered with an error
 
 
 # ---- the library ---------------------------------------------------------------------------
@@ -239,10 +244,10 @@ class NvmlSession:
             if exc.value in _HARD_ERRORS:
                 raise _GpuLost(str(exc)) from exc
             if exc.value == pynvml.NVML_ERROR_NOT_SUPPORTED:
-                answer = Unavailable(_("not supported by this GPU or driver"), True)
+                answer = Unavailable(_("not supported by this GPU or driver"), True, code=exc.value)
                 self._unsupported[(name, key)] = answer
                 return answer
-            return Unavailable(str(exc), False)
+            return Unavailable(str(exc), False, code=exc.value)
         except (OSError, ctypes.ArgumentError, ValueError, TypeError) as exc:
             raise _GpuLost(str(exc)) from exc
 
@@ -308,9 +313,11 @@ class NvmlGpuSensor:
         self.uuid = self._text(session.call("nvmlDeviceGetUUID", handle, key=index))
         self._limit_w: float | None = None
         self._limit_t = -LIMIT_TTL_S
+        self._procs: dict[int, float | None] | None = None  # pid -> used MiB, None = no list
         self._pids: tuple[int, ...] | None = None
         self._process_mb: tuple[tuple[int, float | None], ...] | None = None
         self._pids_t = -PIDS_TTL_S
+        self._util_seen = 0  # NVML's CPU timestamp (us) of the last per-process sample read
 
         # Power: try the instantaneous field once; its answer decides the source for good.
         self.power_source: str | None = "instant"
@@ -409,14 +416,16 @@ class NvmlGpuSensor:
         util_pct = None if isinstance(util, Unavailable) else float(util.gpu)
         memory = call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
         memory_mb = None if isinstance(memory, Unavailable) else memory.used / _MIB
+        processes = self._processes(t)
         return dataclasses.replace(
             power_only,
             busy=None if util_pct is None else util_pct >= BUSY_UTIL_PCT,
             utilisation_pct=util_pct,
             memory_used_mb=memory_mb,
             power_limit_w=self._power_limit(t),
-            pids=self._running_pids(t),
+            pids=self._pids,
             process_memory_mb=self._process_mb,
+            processes=processes,
         )
 
     def _read_power(self) -> tuple[float | None, float | None]:
@@ -532,10 +541,11 @@ class NvmlGpuSensor:
             self._limit_t = t
         return self._limit_w
 
-    def _running_pids(self, t: float) -> tuple[int, ...] | None:
-        """The processes on this GPU (cached PIDS_TTL_S); also refreshes `_process_mb`."""
+    def _running(self, t: float) -> dict[int, float | None] | None:
+        """pid -> used MiB of every process on this GPU (None: no list), cached PIDS_TTL_S;
+        also refreshes `_pids` and `_process_mb`."""
         if t - self._pids_t < PIDS_TTL_S:
-            return self._pids
+            return self._procs
         memory: dict[int, float | None] = {}
         answered = False
         for kind in ("Compute", "Graphics"):
@@ -552,10 +562,40 @@ class NvmlGpuSensor:
                     known = memory.get(int(p.pid))
                     # A process in both lists has one context: its figure, not their sum.
                     memory[int(p.pid)] = used if known is None else max(known, used or 0.0)
+        self._procs = memory if answered else None
         self._pids = tuple(sorted(memory)) if answered else None
         self._process_mb = tuple(sorted(memory.items())) if answered else None
         self._pids_t = t
-        return self._pids
+        return self._procs
+
+    def _processes(self, t: float) -> tuple[GpuProcess, ...] | None:
+        procs = self._running(t)
+        if procs is None:
+            return None
+        # One process (the common case) takes the whole GPU whatever its use: no need to ask.
+        sm = self._process_sm(procs) if len(procs) > 1 else None
+        return tuple(
+            GpuProcess(pid, mb, None if sm is None else sm.get(pid, 0.0))
+            for pid, mb in sorted(procs.items())
+        )
+
+    def _process_sm(self, procs: dict[int, float | None]) -> dict[int, float] | None:
+        """pid -> mean SM % over the samples since the last call; None when unknown.
+
+        NVML returns one sample per process that used the SM since `lastSeenTimeStamp`, and
+        NOT_FOUND when none did (an idle GPU: every process at 0 %, not "unknown")."""
+        answer = self._session.call(
+            "nvmlDeviceGetProcessUtilization", self._handle, self._util_seen, key=self.index
+        )
+        if isinstance(answer, Unavailable):
+            return {} if answer.code == pynvml.NVML_ERROR_NOT_FOUND else None
+        sums: dict[int, list[float]] = {}
+        for sample in answer:
+            self._util_seen = max(self._util_seen, int(sample.timeStamp))
+            acc = sums.setdefault(int(sample.pid), [0.0, 0.0])
+            acc[0] += float(sample.smUtil)
+            acc[1] += 1.0
+        return {pid: total / n for pid, (total, n) in sums.items() if pid in procs}
 
     # -- failure -------------------------------------------------------------------------------
 

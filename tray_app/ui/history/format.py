@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from tray_app.sessions import labels
 from tray_app.system.i18n import _, ngettext
 
 UNKNOWN = "?"
@@ -56,6 +57,41 @@ def method_explanation(method: str | None) -> str:
         ),
         "mixed": _("Partly measured, partly estimated (one of the devices had no sensor)."),
     }.get(method or "", _("How this figure was obtained is not known."))
+
+
+def attribution_label(summary: str | None) -> str:
+    """How a session's energy was attributed (tray_app/sessions/labels.py), in words."""
+    return {
+        labels.ATTRIBUTED: _("attributed: process list + utilisation"),
+        labels.SHARED: _("shared equally"),
+        labels.WHOLE_MACHINE: _("whole machine"),
+    }.get(summary or "", _("not recorded (older session)"))
+
+
+def attribution_explanation(gpu: str | None, cpu: str | None) -> str:
+    """One line per part: how its GPU and its CPU energy were attributed."""
+    lines = []
+    if gpu is not None:
+        lines.append({
+            labels.GPU_UTILISATION: _(
+                "GPU: only the GPUs its processes used, split with the other programs there by "
+                "their share of the GPU's work."),
+            labels.GPU_EQUAL: _(
+                "GPU: only the GPUs its processes used, shared equally with the other programs "
+                "there (the driver does not say how much each one used)."),
+            labels.GPU_UNAVAILABLE: _(
+                "GPU: shared equally between the sessions: the driver gives no list of the "
+                "programs using it (process list unavailable)."),
+            labels.WHOLE_MACHINE: _("GPU: the whole GPU, not split by program."),
+        }.get(gpu, UNKNOWN))
+    if cpu is not None:
+        lines.append({
+            labels.CPU_TIME: _(
+                "CPU: its share of the processor time, plus a fair part of the processor's idle "
+                "power."),
+            labels.WHOLE_MACHINE: _("CPU: the whole processor, not split by program."),
+        }.get(cpu, UNKNOWN))
+    return "\n".join(lines)
 
 
 def status_label(status: str | None) -> str:

@@ -106,8 +106,9 @@ class DetailPanel(QWidget):
     closed = Signal()
 
     FIELDS = (
-        "tool", "started", "ended", "duration", "active", "total", "gpu", "cpu", "idle", "peak",
-        "avg", "method", "status", "images", "wh_per_image", "co2", "cost", "model", "reminders",
+        "tool", "started", "ended", "duration", "active", "total", "gpu", "cpu", "idle", "machine",
+        "attribution", "peak", "avg", "method", "status", "images", "wh_per_image", "co2", "cost",
+        "model", "reminders",
     )  # fmt: skip
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -157,6 +158,8 @@ class DetailPanel(QWidget):
             "gpu": _("GPU"),
             "cpu": _("CPU"),
             "idle": _("Of which idle"),
+            "machine": _("Whole machine meanwhile"),
+            "attribution": _("Attribution"),
             "peak": _("Peak power"),
             "avg": _("Average power"),
             "method": _("Method"),
@@ -196,6 +199,12 @@ class DetailPanel(QWidget):
             "gpu": fmt.energy(s.get("gpu_wh"), approx),
             "cpu": fmt.energy(s.get("cpu_wh"), approx),
             "idle": fmt.energy(s.get("idle_wh"), approx),
+            # What every source drew while the session was open, beside the part that was its.
+            "machine": fmt.energy(s.get("machine_wh"), approx),
+            "attribution": "\n".join(filter(None, (
+                fmt.attribution_label(s.get("attribution")),
+                fmt.attribution_explanation(s.get("gpu_attribution"), s.get("cpu_attribution")),
+            ))),
             "peak": watts(s.get("peak_w")),
             "avg": watts(s.get("avg_w")),
             "method": f"{fmt.method_label(s.get('energy_method'))}\n"

@@ -1,0 +1,118 @@
+"""Attribution end to end: the fake NVIDIA driver (process lists, per-process SM use) through
+the real pynvml, the monitor, the session tracker, the store and `sessions --json`.
+
+Ground truth: the fake's energy counter is the exact integral of its trace, and it reports each
+process's SM use as round(sm_pct x trace utilisation / 100).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fixtures.fake_nvml import FakeGpu, FakeNvml, FakeProcess, steady
+from tray_app.cli import main
+from tray_app.measure.monitor import Monitor, Snapshot
+from tray_app.measure.sensors.nvml import NvmlGpuSensor, discover_nvidia
+from tray_app.sessions.labels import ATTRIBUTED, GPU_UNAVAILABLE, GPU_UTILISATION, SHARED
+from tray_app.sessions.tracker import SessionTracker, ToolSeen
+from tray_app.store import Store
+
+COMFY = ToolSeen(tool="comfyui", label="ComfyUI", pid=1111, pids=(1111,))
+LOOKALIKE = ToolSeen(tool="comfyui", label="ComfyUI", pid=2222, pids=(2222,))  # `--cpu`
+FORGE = ToolSeen(tool="forge", label="Forge", pid=3333, pids=(3333,))
+SECONDS = 0.8
+
+
+@pytest.fixture
+def gpu() -> Iterator[list[NvmlGpuSensor]]:
+    opened: list[NvmlGpuSensor] = []
+    yield opened
+    for sensor in opened:
+        sensor.close()
+
+
+def run(rig: FakeNvml, opened: list, store: Store, *tools: ToolSeen) -> tuple[list[dict], float]:
+    """Monitor the fake GPU for SECONDS with these tools running; (sessions, measured span)."""
+    found = discover_nvidia()
+    assert found.error is None
+    opened.extend(found.sensors)
+    monitor = Monitor(found.sensors, interval_s=0.1)
+    tracker = SessionTracker(store)
+    snaps: list[Snapshot] = []
+    end = time.monotonic() + SECONDS
+    while time.monotonic() < end:
+        snap = monitor.poll()
+        if snap is not None:
+            tracker.update(snap)
+            if not snaps:
+                tracker.set_tools(tools, snap.wall)
+            snaps.append(snap)
+        time.sleep(max(0.0, monitor.next_wakeup() - time.monotonic()))
+    tracker.close_all()
+    return store.list_sessions(order="id ASC"), snaps[-1].t - snaps[0].t
+
+
+def test_the_gpu_tool_gets_the_gpu_and_a_cpu_only_lookalike_none(fake_nvml, gpu, isolated_dirs):
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[FakeProcess(1111, used_mb=6000)]))
+    with Store.open() as store:
+        (comfy, lookalike), span = run(rig, gpu, store, COMFY, LOOKALIKE)
+    assert comfy["gpu_wh"] * 3600 == pytest.approx(300.0 * span, rel=0.02)
+    assert lookalike["gpu_wh"] == 0.0
+    assert comfy["gpu_attribution"] == GPU_UTILISATION
+    assert comfy["machine_wh"] == lookalike["machine_wh"] == pytest.approx(comfy["gpu_wh"])
+
+
+def test_two_gpu_processes_at_70_30_get_70_30(fake_nvml, gpu, isolated_dirs):
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[
+        FakeProcess(1111, used_mb=6000, sm_pct=70.0), FakeProcess(3333, used_mb=4000, sm_pct=30.0),
+    ]))
+    with Store.open() as store:
+        (comfy, forge), span = run(rig, gpu, store, COMFY, FORGE)
+    measured = comfy["machine_wh"]
+    assert measured * 3600 == pytest.approx(300.0 * span, rel=0.02)
+    assert comfy["gpu_wh"] == pytest.approx(0.70 * measured, rel=0.02)
+    assert forge["gpu_wh"] == pytest.approx(0.30 * measured, rel=0.02)
+    assert comfy["gpu_wh"] + forge["gpu_wh"] <= measured * (1 + 1e-9)
+    assert comfy["gpu_attribution"] == forge["gpu_attribution"] == GPU_UTILISATION
+
+
+def test_a_game_beside_the_tool_keeps_its_share(fake_nvml, gpu, isolated_dirs):
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[
+        FakeProcess(1111, sm_pct=60.0), FakeProcess(4444, kind="graphics", sm_pct=40.0),
+    ]))
+    with Store.open() as store:
+        (comfy,), _span = run(rig, gpu, store, COMFY)
+    assert comfy["gpu_wh"] == pytest.approx(0.60 * comfy["machine_wh"], rel=0.02)
+
+
+def test_without_process_lists_the_fallback_is_used_and_labelled(fake_nvml, gpu, isolated_dirs,
+                                                                capsys):
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), process_lists=False,
+                            processes=[FakeProcess(1111, used_mb=6000)]))
+    with Store.open() as store:
+        (comfy, lookalike), span = run(rig, gpu, store, COMFY, LOOKALIKE)
+    for s in (comfy, lookalike):
+        assert s["gpu_wh"] * 3600 == pytest.approx(300.0 * span / 2, rel=0.02)
+        assert s["gpu_attribution"] == GPU_UNAVAILABLE
+    assert main(["sessions", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["gpu_attribution"] for r in rows} == {"shared (process list unavailable)"}
+    assert {r["attribution"] for r in rows} == {SHARED}
+    assert all(r["machine_wh"] == pytest.approx(2 * r["gpu_wh"]) for r in rows)
+
+
+def test_sessions_json_shows_both_figures_and_the_method(fake_nvml, gpu, isolated_dirs, capsys):
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[FakeProcess(1111, sm_pct=50.0),
+                                                            FakeProcess(4444, sm_pct=50.0)]))
+    with Store.open() as store:
+        run(rig, gpu, store, COMFY)
+    assert main(["sessions", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["gpu_wh"] == pytest.approx(row["machine_wh"] / 2, rel=0.02)
+    assert row["total_wh"] == pytest.approx(row["gpu_wh"])
+    assert row["gpu_attribution"] == "process list + utilisation"
+    assert row["attribution"] == ATTRIBUTED == "attributed: process list + utilisation"

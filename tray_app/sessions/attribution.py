@@ -1,0 +1,229 @@
+"""Who used the energy: each interval's energy of each source, split between the open sessions.
+
+Between two snapshots every source (a GPU, a CPU package) drew some energy. `Attributor.split()`
+says which fraction of it each open session gets; what no session gets is the rest of the
+machine (another program, the desktop, the idle floor's share of "everything else"). Fractions
+of one source add up to at most 1, so the sessions of a day never add up to more than was
+measured.
+
+GPU (per GPU, per interval):
+* The driver listed the processes on this GPU (NVML process lists): a session gets a part only
+  if one of its processes is listed. With one process listed, that process gets all of it. With
+  several, each gets its share of the SM use over the interval (NVML per-process utilisation);
+  when nobody used the SM (an idle GPU holding models), or the driver has no per-process
+  utilisation, the GPU is shared equally between the programs holding it (each session is one,
+  each other process is one). Other programs keep their share: it is billed to no session.
+  Labels: GPU_UTILISATION, or GPU_EQUAL when the equal split was used for lack of utilisation.
+* No process list (unsupported, Windows WDDM, a GPU family without one): every session draws
+  from every GPU it may use, shared equally between sessions. Label: GPU_UNAVAILABLE.
+
+CPU (each CPU source, per interval): the package's idle floor (its power while the machine is
+nearly idle, learned) is shared equally between the open tool sessions and the rest of the
+machine (one part each); the energy above the floor is split by CPU time: a session gets its
+processes' CPU seconds (user + system, finished children included) over the machine's busy CPU
+seconds. Label: CPU_TIME. Without CPU times (attribution off, or unreadable), the sessions share
+the CPU equally: CPU_WHOLE.
+
+A manual session measures "everything else": it gets what the tool sessions did not (the whole
+machine when it is alone). Label: WHOLE_MACHINE. With per-process attribution turned off, every
+session is a manual-like whole-machine session, shared equally when several are open.
+
+For later integration (per-generation energy, ...): a session's stored samples hold its
+*attributed* power (share x measured power), so integrating a session's samples gives its
+attributed energy; `OpenSession.shares` holds the last interval's fraction per source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from tray_app.measure.monitor import Snapshot, SourceState
+from tray_app.measure.processes import CpuTimes
+from tray_app.measure.sensors.base import Kind
+from tray_app.sessions.labels import (
+    CPU_TIME,
+    CPU_WHOLE,
+    GPU_EQUAL,
+    GPU_UNAVAILABLE,
+    GPU_UTILISATION,
+    WHOLE_MACHINE,
+    weakest,
+)
+
+# The CPU idle floor is learned only while the machine is this idle (busy CPU / all CPU time).
+FLOOR_LEARN_BUSY = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """What the split needs to know of an open session."""
+
+    key: tuple[str, int]
+    pids: frozenset[int]
+    gpu_indices: frozenset[int]  # from detection; used only when the driver lists no processes
+    manual: bool = False
+
+
+@dataclass(slots=True)
+class Share:
+    """One session's part of one interval."""
+
+    fractions: dict[str, float] = field(default_factory=dict)  # source -> fraction of its energy
+    gpu: str | None = None  # how its GPU part was decided (None: it uses no GPU)
+    cpu: str | None = None
+
+
+def gpu_index(src: SourceState) -> int | None:
+    if src.source.startswith("nvidia:"):
+        try:
+            return int(src.source.split(":", 1)[1])
+        except ValueError:
+            return None
+    return None
+
+
+def holds(src: SourceState, pids: frozenset[int], gpu_indices: frozenset[int]) -> bool:
+    """Does a program with these pids use this GPU? Known from the process list when there is
+    one (absent = no context there), else from detection's GPU indices (none known = every GPU)."""
+    if src.processes is not None:
+        return any(p.pid in pids for p in src.processes)
+    return not gpu_indices or gpu_index(src) in gpu_indices
+
+
+class Attributor:
+    def __init__(self, per_process: bool = True) -> None:
+        self.per_process = per_process
+        self._cpu_floor: dict[str, float] = {}  # learned idle power per CPU source
+
+    def split(self, prev: Snapshot, snap: Snapshot, parties: Sequence[Party]) -> dict[tuple[str, int], Share]:
+        out = {p.key: Share() for p in parties}
+        tools = [p for p in parties if not p.manual] if self.per_process else []
+        others = [p for p in parties if p.manual] if self.per_process else list(parties)
+        dt = snap.t - prev.t
+        cpu = self._cpu_seconds(prev.cpu_times, snap.cpu_times, tools)
+        for src in snap.sources:  # the floor is learned whether a session is open or not
+            if src.kind is Kind.CPU:
+                self._learn_floor(src, None if cpu is None else cpu[1])
+        if not parties:
+            return out
+        for src in snap.sources:
+            if src.kind is Kind.GPU:
+                self._split_gpu(src, tools, out)
+            else:
+                self._split_cpu(src, prev, dt, cpu, tools, out)
+        # Manual sessions (and every session when attribution is off) share what is left.
+        for src in snap.sources:
+            left = 1.0 - sum(out[p.key].fractions.get(src.source, 0.0) for p in tools)
+            users = [p for p in others
+                     if p.manual or src.kind is Kind.CPU or holds(src, p.pids, p.gpu_indices)]
+            for p in users:
+                share = out[p.key]
+                share.fractions[src.source] = max(0.0, left) / len(users)
+                if src.kind is Kind.GPU:
+                    share.gpu = weakest(share.gpu, WHOLE_MACHINE)
+                else:
+                    share.cpu = weakest(share.cpu, WHOLE_MACHINE)
+        return out
+
+    # -- GPU ---------------------------------------------------------------------------------
+    @staticmethod
+    def _split_gpu(src: SourceState, tools: Sequence[Party], out: dict[tuple[str, int], Share]) -> None:
+        if not tools:
+            return
+        if src.processes is None:
+            users = [p for p in tools if holds(src, p.pids, p.gpu_indices)]
+            for p in users:
+                out[p.key].fractions[src.source] = 1.0 / len(users)
+                out[p.key].gpu = weakest(out[p.key].gpu, GPU_UNAVAILABLE)
+            return
+        owner: dict[int, tuple[str, int]] = {}
+        for p in tools:
+            for proc in src.processes:
+                if proc.pid in p.pids:
+                    owner.setdefault(proc.pid, p.key)  # a pid is one session's, never two
+        if not owner:
+            return  # listed processes, none of a session's: this GPU is billed to no session
+        weights: dict[object, float] = {}  # party (session key or foreign pid) -> SM %
+        known = True
+        for proc in src.processes:
+            party: object = owner.get(proc.pid, proc.pid)
+            if proc.sm_pct is None:
+                known = False
+            weights[party] = weights.get(party, 0.0) + (proc.sm_pct or 0.0)
+        total = sum(weights.values())
+        if len(weights) == 1:
+            label = GPU_UTILISATION  # one program: it is the only possible user, exactly
+            fractions = {k: 1.0 for k in weights}
+        elif known and total > 0:
+            label = GPU_UTILISATION
+            fractions = {k: w / total for k, w in weights.items()}
+        else:
+            # Nobody used the SM (idle GPU holding models), or no per-process utilisation.
+            label = GPU_UTILISATION if known else GPU_EQUAL
+            fractions = {k: 1.0 / len(weights) for k in weights}
+        for key in set(owner.values()):
+            out[key].fractions[src.source] = fractions[key]
+            out[key].gpu = weakest(out[key].gpu, label)
+
+    # -- CPU ---------------------------------------------------------------------------------
+    @staticmethod
+    def _cpu_seconds(prev: CpuTimes | None, cur: CpuTimes | None,
+                     tools: Sequence[Party]) -> tuple[float, float, dict[tuple[str, int], float]] | None:
+        """(machine busy s, busy fraction, session -> its CPU s) over the interval, or None."""
+        if prev is None or cur is None or prev.busy_s is None or cur.busy_s is None:
+            return None
+        busy = max(0.0, cur.busy_s - prev.busy_s)
+        total = None
+        if prev.total_s is not None and cur.total_s is not None:
+            total = cur.total_s - prev.total_s
+        fraction = busy / total if total and total > 0 else 1.0
+        per: dict[tuple[str, int], float] = {}
+        for p in tools:
+            s = 0.0
+            for pid in p.pids:
+                a, b = prev.by_pid.get(pid), cur.by_pid.get(pid)
+                if a is not None and b is not None and b > a:
+                    s += b - a
+            per[p.key] = s
+        return busy, fraction, per
+
+    def _split_cpu(self, src: SourceState, prev: Snapshot, dt: float,
+                   cpu: tuple[float, float, dict[tuple[str, int], float]] | None,
+                   tools: Sequence[Party], out: dict[tuple[str, int], Share]) -> None:
+        if not tools:
+            return
+        if cpu is None:
+            for p in tools:
+                out[p.key].fractions[src.source] = 1.0 / len(tools)
+                out[p.key].cpu = weakest(out[p.key].cpu, CPU_WHOLE)
+            return
+        busy, _fraction, per = cpu
+        before = next((s for s in prev.sources if s.source == src.source), None)
+        de = max(0.0, src.energy_j - before.energy_j) if before is not None else 0.0
+        floor_w = self._cpu_floor.get(src.source)
+        floor_j = min(de, floor_w * dt) if floor_w is not None and dt > 0 else 0.0
+        floor_part = floor_j / de if de > 0 else 1.0  # no energy: the split is moot, keep it fair
+        used = sum(per.values())
+        denominator = max(busy, used)  # a child's whole life may arrive at once: never above 1
+        for p in tools:
+            dyn = per[p.key] / denominator if denominator > 0 else 0.0
+            out[p.key].fractions[src.source] = (1.0 - floor_part) * dyn + floor_part / (len(tools) + 1)
+            out[p.key].cpu = weakest(out[p.key].cpu, CPU_TIME)
+
+    def _learn_floor(self, src: SourceState, busy_fraction: float | None) -> None:
+        """The package's idle floor: the lowest power it drew, rising slowly only while the
+        machine is known to be nearly idle (a long compile must never become the floor). A first
+        reading taken while the machine is known busy is not a floor: until one is, everything
+        goes by CPU time."""
+        if src.power_w is None:
+            return
+        old = self._cpu_floor.get(src.source)
+        idle = busy_fraction is not None and busy_fraction <= FLOOR_LEARN_BUSY
+        if old is None:
+            if busy_fraction is None or idle:
+                self._cpu_floor[src.source] = src.power_w
+        elif src.power_w < old:
+            self._cpu_floor[src.source] = src.power_w
+        elif idle:
+            self._cpu_floor[src.source] = old + 0.05 * (src.power_w - old)
