@@ -171,6 +171,25 @@ def test_the_cpu_floor_is_not_learned_from_a_busy_machine():
     assert comfy["cpu_wh"] == pytest.approx((80.0 * 50 * 2 / 8 + 0.0) / 3600)
 
 
+def test_the_interval_where_watching_begins_counts_no_cpu_time_and_keeps_the_label():
+    rig = Rig()
+    rig.cpu_known = False  # nothing watched before the tool is detected
+    rig.tick(3)
+    rig.cpu_known = True
+    rig.power["rapl:package-0"] = 40.0
+    rig.machine_busy_rate = 2.0
+    rig.cpu_rate = {100: 1.0}
+    rig.tools(COMFY)
+    rig.tick(1)  # no previous CPU times: its part of the floor only
+    rig.tick(10)
+    [comfy] = rig.finish()
+    # The floor (20 W, the lowest power seen) in two parts (ComfyUI, the rest of the machine);
+    # above it, 1 of the 2 busy CPU seconds.
+    first = 20.0 / 2
+    assert comfy["cpu_wh"] == pytest.approx((first + 10 * (20.0 / 2 + 20.0 * 0.5)) / 3600)
+    assert comfy["cpu_attribution"] == CPU_TIME
+
+
 def test_without_cpu_times_the_sessions_share_the_cpu_and_it_is_labelled():
     rig = Rig()
     rig.cpu_known = False

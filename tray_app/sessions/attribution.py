@@ -168,16 +168,21 @@ class Attributor:
 
     # -- CPU ---------------------------------------------------------------------------------
     @staticmethod
-    def _cpu_seconds(prev: CpuTimes | None, cur: CpuTimes | None,
-                     tools: Sequence[Party]) -> tuple[float, float, dict[tuple[str, int], float]] | None:
-        """(machine busy s, busy fraction, session -> its CPU s) over the interval, or None."""
-        if prev is None or cur is None or prev.busy_s is None or cur.busy_s is None:
+    def _cpu_seconds(prev: CpuTimes | None, cur: CpuTimes | None, tools: Sequence[Party]
+                     ) -> tuple[float, float | None, dict[tuple[str, int], float]] | None:
+        """(machine busy s, busy fraction or None, session -> its CPU s) over the interval;
+        None when there are no CPU times now (attribution off, or unreadable)."""
+        if cur is None or cur.busy_s is None:
             return None
+        if prev is None or prev.busy_s is None:
+            # Watching just began (a tool was just detected): nobody's CPU time over this
+            # interval is known, so none is counted, as for any process on its first interval.
+            return 0.0, None, {p.key: 0.0 for p in tools}
         busy = max(0.0, cur.busy_s - prev.busy_s)
         total = None
         if prev.total_s is not None and cur.total_s is not None:
             total = cur.total_s - prev.total_s
-        fraction = busy / total if total and total > 0 else 1.0
+        fraction = busy / total if total and total > 0 else None
         per: dict[tuple[str, int], float] = {}
         for p in tools:
             s = 0.0
@@ -189,7 +194,7 @@ class Attributor:
         return busy, fraction, per
 
     def _split_cpu(self, src: SourceState, prev: Snapshot, dt: float,
-                   cpu: tuple[float, float, dict[tuple[str, int], float]] | None,
+                   cpu: tuple[float, float | None, dict[tuple[str, int], float]] | None,
                    tools: Sequence[Party], out: dict[tuple[str, int], Share]) -> None:
         if not tools:
             return
