@@ -78,6 +78,9 @@ class FakeEngine:
     def stop_manual_session(self) -> None:
         self.calls.append(("stop_manual_session", None))
 
+    def free_gpu_memory(self, tool_key: Any = None) -> None:
+        self.calls.append(("free_gpu_memory", tool_key))
+
     def set_monitoring_paused(self, paused: bool) -> None:
         self.calls.append(("set_monitoring_paused", paused))
 

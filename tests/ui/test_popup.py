@@ -85,6 +85,21 @@ def test_the_other_buttons(make, calls, key, expected):
     assert calls == [expected]
 
 
+def test_an_idle_tool_reminder_offers_to_free_the_gpu_or_not_now(make, calls):
+    freed = []
+    presenter = make(on_free_gpu=freed.append)
+    rem = reminder(rule="idle_waste", values={"tool_key": ["comfyui", 4242]},
+                   title="ComfyUI is holding the GPU")
+    presenter.show(rem)
+    buttons = presenter.popup.buttons
+    assert [b.text() for b in buttons.values()] == ["Free GPU memory", "Not now"]
+    buttons["not-now"].click()
+    assert freed == [] and calls == []  # "Not now" does nothing more
+    presenter.show(rem)
+    presenter.popup.buttons["free-gpu"].click()
+    assert freed == [rem]
+
+
 def test_popup_is_used_off_linux_and_has_no_dbus(make):
     presenter = make(notifier=None, platform="darwin")
     assert presenter.notifier is None

@@ -100,6 +100,40 @@ def test_menu_status_lines_are_disabled_and_current(controller):
     assert not any(a.isEnabled() for a in controller._status_actions)
 
 
+def idle_comfyui(extra_w: float = 48.0):
+    from tray_app.idle.waste import IdleWaste
+
+    return IdleWaste(key=("comfyui", 4242), tool="comfyui", label="ComfyUI", pid=4242,
+                     gpus=("nvidia:0",), holding_mb=8.2 * 1024, power_w=20.0 + extra_w,
+                     floor_w=20.0, since=0.0, idle_s=700.0, due=True)
+
+
+def test_an_idle_tool_holding_the_gpu_gets_a_line_and_a_free_item(controller, engine):
+    controller.on_status(status(idle_waste=(idle_comfyui(),)))
+    controller.menu.aboutToShow.emit()
+    assert "ComfyUI idle, holding 8.2 GB: +48 W, about 1.2 kWh a day if left" in controller.status_line_texts()
+    action(controller, "Free GPU memory (ComfyUI)").trigger()
+    assert engine.calls[-1] == ("free_gpu_memory", ("comfyui", 4242))
+    controller.on_status(status(idle_waste=(idle_comfyui(),), releasing=True))
+    controller.menu.aboutToShow.emit()
+    assert "Freeing GPU memory…" in controller.status_line_texts()
+    assert not action(controller, "Free GPU memory (ComfyUI)").isEnabled()  # one at a time
+    controller.on_status(status())
+    controller.menu.aboutToShow.emit()
+    assert not action(controller, "Free GPU memory").isVisible()
+
+
+def test_the_idle_line_speaks_french(controller):
+    i18n.set_language("fr")
+    try:
+        controller.on_status(status(idle_waste=(idle_comfyui(),)))
+        controller.menu.aboutToShow.emit()
+        assert ("ComfyUI inactif, occupe 8,2 Go : +48 W, environ 1,2 kWh par jour si on le laisse"
+                in controller.status_line_texts())
+    finally:
+        i18n.set_language("en")
+
+
 def test_menu_actions_call_the_engine(controller, engine):
     controller.on_status(status(with_session=False))
     controller.menu.aboutToShow.emit()

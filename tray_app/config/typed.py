@@ -18,6 +18,11 @@ class RemindersPowerLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class RemindersIdleWaste:
+    enabled: bool  # reminders.idle_waste.enabled
+
+
+@dataclass(frozen=True, slots=True)
 class RemindersQuietHours:
     enabled: bool  # reminders.quiet_hours.enabled
     start: str  # reminders.quiet_hours.start
@@ -53,6 +58,9 @@ class Reminders:
     power_limit: RemindersPowerLimit
     power_limit_pct: int  # reminders.power_limit_pct
     power_limit_min: int  # reminders.power_limit_min
+    idle_waste: RemindersIdleWaste
+    idle_waste_min: int  # reminders.idle_waste_min
+    idle_waste_auto_free: bool  # reminders.idle_waste_auto_free
     budget_period: Literal["off", "day", "week"]  # reminders.budget_period
     budget_wh: float  # reminders.budget_wh
     cooldown_min: int  # reminders.cooldown_min
@@ -119,6 +127,9 @@ KEYS: dict[str, str] = {
     "reminders.power_limit.enabled": "reminders.power_limit.enabled",
     "reminders.power_limit_pct": "reminders.power_limit_pct",
     "reminders.power_limit_min": "reminders.power_limit_min",
+    "reminders.idle_waste.enabled": "reminders.idle_waste.enabled",
+    "reminders.idle_waste_min": "reminders.idle_waste_min",
+    "reminders.idle_waste_auto_free": "reminders.idle_waste_auto_free",
     "reminders.budget_period": "reminders.budget_period",
     "reminders.budget_wh": "reminders.budget_wh",
     "reminders.cooldown_min": "reminders.cooldown_min",
@@ -172,6 +183,11 @@ def build(v: Mapping[str, Any]) -> TypedSettings:
             ),
             power_limit_pct=v["reminders.power_limit_pct"],
             power_limit_min=v["reminders.power_limit_min"],
+            idle_waste=RemindersIdleWaste(
+                enabled=v["reminders.idle_waste.enabled"],
+            ),
+            idle_waste_min=v["reminders.idle_waste_min"],
+            idle_waste_auto_free=v["reminders.idle_waste_auto_free"],
             budget_period=v["reminders.budget_period"],
             budget_wh=v["reminders.budget_wh"],
             cooldown_min=v["reminders.cooldown_min"],

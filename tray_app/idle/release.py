@@ -297,11 +297,13 @@ def gigabytes(mb: float | None) -> str:
 
 
 def outcome(target: Target, answer: Answer, watch: Watch | None) -> Outcome:
-    after_w, after_mem = watch.after() if watch is not None else (None, None)
+    """The result; "after" figures only when the tool accepted (nothing was done otherwise)."""
+    after_w, after_mem = watch.after() if watch is not None and answer.accepted else (None, None)
     return Outcome(
         tool=target.tool, label=target.label, pid=target.pid, endpoint=answer.endpoint,
         http_status=answer.http_status, accepted=answer.accepted,
         before_w=watch.before_w if watch else None, after_w=after_w,
         before_mem_mb=watch.before_mem_mb if watch else None, after_mem_mb=after_mem,
-        window_s=watch.window_s if watch else 0.0, problem=answer.problem, body=answer.body,
+        window_s=watch.window_s if watch and answer.accepted else 0.0, problem=answer.problem,
+        body=answer.body,
     )

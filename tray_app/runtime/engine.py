@@ -66,6 +66,9 @@ class EngineStatus:
     held_reminders: tuple[Any, ...] = ()  # reminders held back by do-not-disturb, newest last
     budget_fraction: float | None = None  # share of the day/week budget used, when one is set
     open_sessions: int = 0
+    idle_waste: tuple[Any, ...] = ()  # idle.waste.IdleWaste: tools holding the GPU awake
+    releasing: bool = False  # a "free GPU memory" request is in flight or being measured
+    last_release: Any = None  # idle.release.Outcome of the latest request
 
 
 class EngineListener(Protocol):
@@ -74,6 +77,8 @@ class EngineListener(Protocol):
     def on_reminder(self, reminder: Any) -> None: ...
 
     def on_problem(self, message: str) -> None: ...
+
+    def on_release(self, outcome: Any) -> None: ...
 
 
 class NullListener:
@@ -84,6 +89,9 @@ class NullListener:
         pass
 
     def on_problem(self, message: str) -> None:
+        pass
+
+    def on_release(self, outcome: Any) -> None:
         pass
 
 
@@ -181,6 +189,7 @@ class Engine:
         self.settings: TypedSettings = default_settings()
         self.tracker: SessionTracker | None = None
         self.reminders: Any = None
+        self.idle: Any = None  # idle.desk.IdleDesk, made in _setup
         self.metrics_state: Any = None
         self._metrics_server: Any = None
         self._images: Any = None  # the image-count worker, made at the first session
@@ -234,6 +243,11 @@ class Engine:
         """The UI says how a reminder reached the user: `shown:<channel>` or `held:<reason>`."""
         self.submit(lambda: self._record_delivery(reminder_id, delivery))
 
+    def free_gpu_memory(self, tool_key: tuple[str, int] | None = None) -> None:
+        """Ask a tool (default: the one wasting most, else the current session's) to free its
+        GPU memory through its own API; the outcome comes back through `on_release`."""
+        self.submit(lambda: self._free(tool_key, "user"))
+
     def add_veto(self, fn: Callable[[Any], str | None]) -> None:
         """A do-not-disturb check: a non-None reason holds a reminder back (called in the worker)."""
         self._vetoes.append(fn)
@@ -258,6 +272,12 @@ class Engine:
             self.tracker.idle_power_w = self.settings.idle_power_w
         if self.reminders is not None:
             self.reminders.update_settings(self.settings)
+        if self.idle is not None:
+            self.idle.configure(*self._idle_settings())
+
+    def _idle_settings(self) -> tuple[float, float]:
+        return (float(self.settings.get("reminders.idle_waste_min", 10)),
+                float(self.settings.get("idle_power_w", 0) or 0))
 
     def _open_store(self) -> Any:
         from tray_app.store import Store, StoreError
@@ -333,6 +353,9 @@ class Engine:
             idle_power_w=self.settings.idle_power_w,
             per_process=self.settings.per_process_attribution,
         )
+        from tray_app.idle.desk import IdleDesk
+
+        self.idle = IdleDesk(self.submit, self.tracker.store, *self._idle_settings())
         self.reminders, message = load_engine(default_state_path(), self.settings, self._clock)
         if message:
             self._problem(message)
@@ -428,6 +451,30 @@ class Engine:
         ]
         self.tracker.set_tools(seen, now)
 
+    def _free(self, key: tuple[str, int] | None, reason: str) -> None:
+        wastes = sorted(self.idle.current, key=lambda w: w.extra_w, reverse=True)
+        if key is None and wastes:
+            key = wastes[0].key
+        if key is None:
+            current = self.tracker.current()
+            key = current.key if current is not None and not current.manual else None
+        tool = self._tools.get(key) if key is not None else None
+        if tool is None:
+            self._problem(_("No image tool is holding the GPU: nothing to free."))
+            return
+        session = self.tracker.sessions.get(key)
+        snap = self._monitor.last if self._monitor is not None else None
+        self.idle.request(tool, session.id if session else None, reason, snap)
+
+    def _step_idle(self, snap: Snapshot) -> None:
+        sessions = {k: s.id for k, s in self.tracker.sessions.items()}
+        auto = bool(self.settings.get("reminders.idle_waste_auto_free", False))
+        self.idle.step(snap, self._tools, sessions, auto_free=auto)
+        for result in self.idle.finished:
+            log.info("release %s: %s", result.tool, result.message())
+            self.listener.on_release(result)
+        self.idle.finished.clear()
+
     def _count_images(self, now: float) -> None:
         """Hand the open sessions to the image-count worker; never waits for it."""
         from pathlib import Path
@@ -522,6 +569,7 @@ class Engine:
         if snap.t >= self._next_detect and not snap.paused:
             self._next_detect = snap.t + DETECT_EVERY_S
             self._detect(snap, now)
+        self._step_idle(snap)
         self._take_image_counts()
         if snap.t >= self._next_images and tracker.sessions:
             self._next_images = snap.t + IMAGES_EVERY_S
@@ -549,6 +597,9 @@ class Engine:
             held_reminders=tuple(self.reminders.held()) if self.reminders else (),
             budget_fraction=fraction,
             open_sessions=len(open_sessions),
+            idle_waste=self.idle.current,
+            releasing=self.idle.busy_any(),
+            last_release=self.idle.last_outcome,
         )
         if self.metrics_state is not None:
             self.metrics_state.publish(status)
@@ -582,6 +633,8 @@ class Engine:
         self._drain_commands()
         if self._images is not None:
             self._images.close()  # never joined: a hung tool must not delay the exit
+        if self.idle is not None:
+            self.idle.flush()
         if self.tracker is not None:
             self.tracker.close_all()
             self._after_closes()

@@ -25,8 +25,8 @@ from tray_app.system.i18n import _
 EXPORT_FIELDS = (
     "id", "uid", "tool", "exe_name", "pids", "gpu_indices", "start_ts", "end_ts", "started_at",
     "ended_at", "duration_s", "active_s", "unknown_s", "gpu_wh", "cpu_wh", "total_wh", "idle_wh",
-    "idle_baseline_w", "peak_w", "avg_w", "energy_method", "gpu_method", "cpu_method", "status",
-    "manual", "images", "machine_wh", "gpu_attribution", "cpu_attribution", "attribution",
+    "saved_wh", "idle_baseline_w", "peak_w", "avg_w", "energy_method", "gpu_method", "cpu_method",
+    "status", "manual", "images", "machine_wh", "gpu_attribution", "cpu_attribution", "attribution",
     "wh_per_image", "model_family", "model_name", "co2_g", "cost", "currency", "notes",
 )  # fmt: skip
 
@@ -172,6 +172,7 @@ _FIELDS: dict[str, tuple[Any, tuple[float, float] | None]] = {
     "cpu_wh": (_num, (0, MAX_WH)),
     "total_wh": (_num, (0, MAX_WH)),
     "idle_wh": (_num, (0, MAX_WH)),
+    "saved_wh": (_num, (0, MAX_WH)),
     "idle_baseline_w": (_num, (0, MAX_W)),
     "peak_w": (_num, (0, MAX_W)),
     "avg_w": (_num, (0, MAX_W)),

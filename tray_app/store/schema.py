@@ -98,6 +98,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sessions ADD COLUMN gpu_attribution TEXT",
         "ALTER TABLE sessions ADD COLUMN cpu_attribution TEXT",
     ),
+    # v4 -> v5: energy saved by freeing an idle tool's GPU memory (an estimate: the measured
+    # drop in draw times how long the tool then stayed idle).
+    ("ALTER TABLE sessions ADD COLUMN saved_wh REAL",),
 )
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -27,7 +27,7 @@ WRITABLE = frozenset(
         "exe_name", "pids", "gpu_indices", "end_ts", "duration_s", "active_s", "gpu_wh", "cpu_wh",
         "total_wh", "idle_wh", "idle_baseline_w", "peak_w", "avg_w", "energy_method", "status",
         "manual", "unknown_s", "notes", "images", "wh_per_image", "model_family", "model_name",
-        "gpu_method", "cpu_method", "machine_wh", "gpu_attribution", "cpu_attribution",
+        "gpu_method", "cpu_method", "machine_wh", "gpu_attribution", "cpu_attribution", "saved_wh",
     }
 )  # fmt: skip
 COLUMNS = ("id", "uid", "tool", "start_ts") + tuple(sorted(WRITABLE))

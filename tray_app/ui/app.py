@@ -60,6 +60,7 @@ class TrayApp(QObject):
         self.bridge.reminder.connect(self._deliver_reminder, queued)
         self.controller.show_reminder = lambda rem, asked=False: self.presenter.show(rem, asked=asked)
         self.bridge.problem.connect(self.controller.on_problem, queued)
+        self.bridge.release.connect(self.controller.on_release, queued)
         self.ipc_command.connect(self._on_command, queued)
         self.controller.on_no_tray_message = self._note_without_tray
         self.runner = EngineRunner(self.engine, on_crash=self.bridge.on_problem)
@@ -84,9 +85,18 @@ class TrayApp(QObject):
                 getattr(engine, "not_today", lambda: engine.snooze_reminders(None)),
                 self.controller.open_history,
                 anchor=lambda: self.controller.tray.geometry(),
+                on_free_gpu=self._free_from_reminder,
             )
             self.controller.presenter = self._presenter
         return self._presenter
+
+    def _free_from_reminder(self, reminder: Any) -> None:
+        """"Free GPU memory" on an idle_waste reminder: the tool it named (else the engine picks)."""
+        free = getattr(self.engine, "free_gpu_memory", None)
+        if free is None:
+            return
+        key = (getattr(reminder, "values", None) or {}).get("tool_key")
+        free(tuple(key) if isinstance(key, (list, tuple)) and len(key) == 2 else None)
 
     def _veto(self, reminder: Any) -> str | None:
         """The engine's veto (worker thread): the presenter's cached do-not-disturb verdict.

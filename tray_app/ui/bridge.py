@@ -39,6 +39,7 @@ class EngineBridge(QObject):
     status = Signal(object)
     reminder = Signal(object)
     problem = Signal(str)
+    release = Signal(object)  # idle.release.Outcome: what freeing GPU memory did
 
     def on_status(self, status: Any) -> None:
         self.status.emit(status)
@@ -48,6 +49,9 @@ class EngineBridge(QObject):
 
     def on_problem(self, message: str) -> None:
         self.problem.emit(message)
+
+    def on_release(self, outcome: Any) -> None:
+        self.release.emit(outcome)
 
 
 class EngineRunner:

@@ -10,6 +10,8 @@ from typing import Any
 from tray_app import APP_NAME
 from tray_app.system.i18n import _, ngettext
 
+RELEASE_SHOWN_S = 600.0  # how long the menu keeps saying what the last "free" did
+
 
 def method_text(method: Any) -> str:
     value = getattr(method, "value", method)
@@ -81,6 +83,30 @@ def now_line(status: Any) -> str:
     return line
 
 
+def idle_waste_line(waste: Any) -> str:
+    """"ComfyUI idle, holding 8.2 GB: +48 W, about 1.2 kWh a day if left"."""
+    from tray_app.idle.release import gigabytes
+    from tray_app.reminders.equivalents import fmt_energy, fmt_number
+
+    day_wh = waste.kwh_per_day * 1000.0
+    day = f"{fmt_number(day_wh / 1000, 1)} kWh" if round(day_wh) >= 1000 else fmt_energy(day_wh)
+    if waste.holding_mb is None:
+        return _("{tool} idle, holding the GPU: +{watts} W, about {energy} a day if left").format(
+            tool=waste.label, watts=fmt_number(waste.extra_w), energy=day)
+    return _("{tool} idle, holding {memory}: +{watts} W, about {energy} a day if left").format(
+        tool=waste.label, memory=gigabytes(waste.holding_mb), watts=fmt_number(waste.extra_w), energy=day)
+
+
+def release_line(status: Any) -> str | None:
+    """While freeing: say so; afterwards, what it did (until the next status without it)."""
+    if getattr(status, "releasing", False):
+        return _("Freeing GPU memory…")
+    outcome = getattr(status, "last_release", None)
+    if outcome is not None and time.time() - outcome.ts < RELEASE_SHOWN_S:
+        return outcome.message()
+    return None
+
+
 def status_lines(status: Any) -> list[str]:
     """The disabled lines at the top of the menu."""
     lines = [now_line(status)]
@@ -88,6 +114,10 @@ def status_lines(status: Any) -> list[str]:
         lines.append(_("Session: {details}").format(details=session_text(status.session)))
     else:
         lines.append(_("No session running"))
+    lines.extend(idle_waste_line(w) for w in getattr(status, "idle_waste", ()) or ())
+    released = release_line(status)
+    if released:
+        lines.append(released)
     today = _("Today: {energy}").format(energy=wh_text(status.today_wh))
     if status.budget_fraction is not None:
         today += " · " + _("{pct:.0f} % of budget").format(pct=100 * status.budget_fraction)

@@ -88,6 +88,9 @@ class TrayController(QObject):
     def _build_menu(self) -> None:
         m = self.menu
         self._status_sep = m.addSeparator()
+        # Shown only while a tool holds the GPU awake with nothing to do (idle waste).
+        self.act_free = m.addAction("", self._free_gpu_memory)
+        self.act_free.setVisible(False)
         self.act_session = m.addAction("", self._toggle_session)
         self.act_pause = m.addAction("")
         self.act_pause.setCheckable(True)
@@ -117,6 +120,7 @@ class TrayController(QObject):
 
     def retranslate(self) -> None:
         """Set every menu text again (after a language change in Settings)."""
+        self.act_free.setText(_("Free GPU memory"))
         self.act_pause.setText(_("Pause monitoring"))
         self.snooze_menu.setTitle(_("Pause reminders"))
         self.act_snooze_hour.setText(_("For 1 hour"))
@@ -139,6 +143,21 @@ class TrayController(QObject):
             self.act_autostart.setChecked(self._autostart_enabled())
         self._update_session_action()
         self._update_status_lines()
+        self._update_free_action()
+
+    def _update_free_action(self) -> None:
+        wastes = tuple(getattr(self.status, "idle_waste", ()) or ())
+        can = hasattr(self.engine, "free_gpu_memory")
+        self.act_free.setVisible(bool(wastes) and can)
+        self.act_free.setEnabled(not getattr(self.status, "releasing", False))
+        if len(wastes) == 1:
+            self.act_free.setText(_("Free GPU memory ({tool})").format(tool=wastes[0].label))
+        else:
+            self.act_free.setText(_("Free GPU memory"))
+
+    def _free_gpu_memory(self) -> None:
+        wastes = tuple(getattr(self.status, "idle_waste", ()) or ())
+        self.engine.free_gpu_memory(wastes[0].key if wastes else None)
 
     def _update_status_lines(self) -> None:
         lines = texts.status_lines(self.status) if self.status else [_("Starting the measurement…")]
@@ -188,6 +207,7 @@ class TrayController(QObject):
         if self.menu.isVisible():
             self._update_status_lines()
             self._update_session_action()
+            self._update_free_action()
 
     def _update_held(self, force: bool = False) -> None:
         held = tuple(getattr(self.status, "held_reminders", ()) or ())
@@ -226,6 +246,13 @@ class TrayController(QObject):
         body = getattr(reminder, "body", None) or getattr(reminder, "text", None)
         body = str(body or getattr(reminder, "message", None) or reminder)
         self.say(body, title)
+
+    @Slot(object)
+    def on_release(self, outcome: Any) -> None:
+        """What freeing GPU memory did, measured: said once, as a notification."""
+        icon = (QSystemTrayIcon.MessageIcon.Information if outcome.accepted
+                else QSystemTrayIcon.MessageIcon.Warning)
+        self.say(outcome.message(), _("Free GPU memory"), icon)
 
     @Slot(str)
     def on_problem(self, message: str) -> None:

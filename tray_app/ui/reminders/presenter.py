@@ -33,6 +33,8 @@ from tray_app.ui.reminders.popup import TIMEOUT_MS, ReminderPopup
 log = logging.getLogger(__name__)
 
 SNOOZE_HOUR, NOT_TODAY, OPEN_HISTORY = "snooze-hour", "not-today", "open-history"
+FREE_GPU, NOT_NOW = "free-gpu", "not-now"  # the idle-waste reminder's own two buttons
+IDLE_WASTE_RULE = "idle_waste"
 DND, FULLSCREEN = "dnd", "fullscreen"  # the engine records "held:dnd", "held:fullscreen"
 # How stale the cached veto may be when the worker reads it. Each refresh costs a D-Bus property
 # read and, on X11, two short xprop runs: measured ~20 ms of wall time and ~2 ms of CPU on Xvfb,
@@ -86,6 +88,13 @@ def action_labels() -> list[tuple[str, str]]:
     ]
 
 
+def reminder_actions(reminder: Any) -> list[tuple[str, str]]:
+    """The buttons of one reminder: an idle tool's offers to free it; the others, the usual three."""
+    if getattr(reminder, "rule", None) == IDLE_WASTE_RULE:
+        return [(FREE_GPU, _("Free GPU memory")), (NOT_NOW, _("Not now"))]
+    return action_labels()
+
+
 def app_icon_uri() -> str:
     path = resources_dir() / "icons" / "raison-garder.svg"
     return QUrl.fromLocalFile(str(path)).toString() if Path(path).exists() else ""
@@ -105,6 +114,7 @@ class ReminderPresenter(QObject):
         *,
         notifier: Any = None,  # a DesktopNotifier; None: the session bus's, on Linux/BSD
         platform: str = sys.platform,
+        on_free_gpu: Callable[[Any], None] | None = None,  # gets the idle_waste reminder
         anchor: Callable[[], QRect | None] | None = None,  # e.g. the tray icon's geometry
         fullscreen_probe: Callable[[], bool] = x11_fullscreen_active,
         dnd_probe: Callable[[], bool] = gnome_banners_off,
@@ -117,6 +127,8 @@ class ReminderPresenter(QObject):
             NOT_TODAY: on_not_today,
             OPEN_HISTORY: on_open_history,
         }
+        self._on_free_gpu = on_free_gpu
+        self._shown: dict[int, Any] = {}  # notification id -> its reminder (for its own buttons)
         if notifier is None and _uses_desktop_notifications(platform):
             from tray_app.ui.reminders.notify import DesktopNotifier
 
@@ -175,34 +187,38 @@ class ReminderPresenter(QObject):
         title = str(getattr(reminder, "title", "") or "")
         body = str(getattr(reminder, "body", "") or "")
         tip = str(getattr(reminder, "tip", "") or "")
-        channel = "dbus" if self._notify(title, body, tip, preview) else None
+        channel = "dbus" if self._notify(title, body, tip, preview, reminder) else None
         if channel is None:
-            self._popup(title, body, tip, preview)
+            self._popup(title, body, tip, preview, reminder)
             channel = "popup"
         self.last_channel = channel
         return channel
 
-    def _notify(self, title: str, body: str, tip: str, preview: bool) -> bool:
+    def _notify(self, title: str, body: str, tip: str, preview: bool, reminder: Any = None) -> bool:
         notifier = self.notifier
         if notifier is None or notifier.server_info() is None:
             return False
         text = f"{body}\n\n{tip}" if tip else body
         nid = notifier.notify(
-            title, text, action_labels(), expire_ms=self.popup_timeout_ms, icon=app_icon_uri()
+            title, text, reminder_actions(reminder), expire_ms=self.popup_timeout_ms, icon=app_icon_uri()
         )
         if nid is None:
             return False
         if preview:
             self._previews.add(nid)
+        elif getattr(reminder, "rule", None) == IDLE_WASTE_RULE:
+            if len(self._shown) > 20:  # a server that never answers must not grow this
+                self._shown.clear()
+            self._shown[nid] = reminder
         return True
 
-    def _popup(self, title: str, body: str, tip: str, preview: bool) -> None:
+    def _popup(self, title: str, body: str, tip: str, preview: bool, reminder: Any = None) -> None:
         if self.popup is not None:
             self.popup.close()  # one at a time: the newest replaces the previous one
         anchor = self._anchor() if self._anchor is not None else None
-        popup = ReminderPopup(title, body, tip, action_labels(), self.popup_timeout_ms, anchor)
+        popup = ReminderPopup(title, body, tip, reminder_actions(reminder), self.popup_timeout_ms, anchor)
         if not preview:
-            popup.action.connect(self._run)
+            popup.action.connect(lambda key, r=reminder: self._run(key, r))
         popup.destroyed.connect(lambda *_a, p=popup: self._forget_popup(p))
         self.popup = popup
         popup.popup()
@@ -217,12 +233,18 @@ class ReminderPresenter(QObject):
             self.notifier.close(nid)  # answered: some servers (dunst) would keep showing it
         if nid in self._previews:
             return
-        self._run(key)
+        self._run(key, self._shown.pop(nid, None))
 
     def _on_notification_closed(self, nid: int, _reason: int) -> None:
         self._previews.discard(nid)
+        self._shown.pop(nid, None)
 
-    def _run(self, key: str) -> None:
+    def _run(self, key: str, reminder: Any = None) -> None:
+        if key == FREE_GPU:
+            if self._on_free_gpu is not None:
+                self._on_free_gpu(reminder)
+            return
+        # NOT_NOW: nothing to do; the rule has spoken for this idle stretch.
         callback = self._callbacks.get(key)
         if callback is not None:
             callback()
