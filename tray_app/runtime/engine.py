@@ -276,8 +276,7 @@ class Engine:
             self.idle.configure(*self._idle_settings())
 
     def _idle_settings(self) -> tuple[float, float]:
-        return (float(self.settings.get("reminders.idle_waste_min", 10)),
-                float(self.settings.get("idle_power_w", 0) or 0))
+        return float(self.settings.reminders.idle_waste_min), self.settings.idle_power_w
 
     def _open_store(self) -> Any:
         from tray_app.store import Store, StoreError
@@ -468,7 +467,7 @@ class Engine:
 
     def _step_idle(self, snap: Snapshot) -> None:
         sessions = {k: s.id for k, s in self.tracker.sessions.items()}
-        auto = bool(self.settings.get("reminders.idle_waste_auto_free", False))
+        auto = self.settings.reminders.idle_waste_auto_free
         self.idle.step(snap, self._tools, sessions, auto_free=auto)
         for result in self.idle.finished:
             log.info("release %s: %s", result.tool, result.message())
