@@ -107,6 +107,19 @@ def test_a_tool_holding_the_gpu_idle_is_due_after_a_minute_of_idleness_not_befor
     assert first_idle is not None and clock.wall - first_idle == pytest.approx(60.0, abs=1.0)
     assert (waste.tool, waste.holding_mb, waste.floor_w) == ("comfyui", 5120, 20.0)
     assert waste.power_w == pytest.approx(65.0)
+    for _ in range(6):  # reminders are evaluated every 5 s
+        step(engine, clock)
+    (rem,) = [r for r in listener.reminders if r.rule == "idle_waste"]
+    assert 60.0 <= rem.ts - first_idle <= 65.0  # after a minute of idleness, and not before
+    assert "ComfyUI" in rem.title + rem.body
+    assert "5.0 GB" in rem.body and "45 W" in rem.body
+    assert (rem.values["idle_tool"], rem.values["idle_pid"]) == ("comfyui", TOOL_PID)
+    # Recorded in the history, as `raison-garder reminders` lists it.
+    (row,) = [r for r in engine._store.list_reminders() if r["rule"] == "idle_waste"]
+    assert row["ts"] == rem.ts
+    for _ in range(120):  # once per idle stretch, however long it lasts
+        step(engine, clock)
+    assert len([r for r in listener.reminders if r.rule == "idle_waste"]) == 1
 
 
 def test_a_tool_that_does_not_hold_the_gpu_never_wastes(fake_nvml):

@@ -88,7 +88,7 @@ def test_the_other_buttons(make, calls, key, expected):
 def test_an_idle_tool_reminder_offers_to_free_the_gpu_or_not_now(make, calls):
     freed = []
     presenter = make(on_free_gpu=freed.append)
-    rem = reminder(rule="idle_waste", values={"tool_key": ["comfyui", 4242]},
+    rem = reminder(rule="idle_waste", values={"idle_tool": "comfyui", "idle_pid": 4242},
                    title="ComfyUI is holding the GPU")
     presenter.show(rem)
     buttons = presenter.popup.buttons

@@ -218,6 +218,7 @@ class ReminderEngine:
                 if cfg.budget_period != "off" and cfg.budget_wh
                 else None
             ),
+            idle=r.idle_key(state.idle_waste),
         )
         self._forget_old(scopes, now)
         due = r.due_triggers(state, cfg, scopes, mem.said, held_s)
@@ -294,7 +295,7 @@ class ReminderEngine:
 
     def _forget_old(self, scopes: r.Scopes, now: float) -> None:
         mem = self._mem
-        keep = {scopes.day, scopes.period}
+        keep = {scopes.day, scopes.period, scopes.idle}
         sessions = [k for k in mem.said if k.startswith("session:")]
         drop = [k for k in mem.said if not k.startswith("session:") and k not in keep]
         drop += sessions[:-MAX_SESSIONS_REMEMBERED]

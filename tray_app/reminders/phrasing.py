@@ -299,6 +299,52 @@ def _idle_model_tip(state: r.ActivityState) -> tuple[str, str] | None:
     return None
 
 
+def _idle_waste_first() -> tuple[Pair, ...]:
+    return (
+        (
+            _("{tool} is holding the GPU"),
+            _(
+                "{tool} has sat idle for {duration} with {memory} in GPU memory: the card draws {watts} more than at rest, about {daily} a day if left."
+            ),
+        ),
+        (
+            _("A model left loaded"),
+            _(
+                "{tool} has done nothing for {duration} but keeps {memory} loaded: {watts} above the GPU's rest, about {daily} a day. Freeing it takes one click."
+            ),
+        ),
+        (
+            _("Idle, but not at rest"),
+            _(
+                "{tool} has waited {duration} for a prompt while holding {memory}: your GPU stays {watts} above its rest, about {daily} a day if it waits on."
+            ),
+        ),
+    )
+
+
+def _idle_waste_tip(state: r.ActivityState) -> tuple[str, str] | None:
+    return "free_memory", _(
+        "Tip: freeing the memory does not close the tool; the next image just takes a few seconds longer to start, while the model loads again."
+    )
+
+
+def _idle_fields(waste: object) -> dict[str, str]:
+    """{tool}, {memory}, {watts}, {daily} of an idle.waste.IdleWaste (empty without one)."""
+    if waste is None:  # not an idle-waste reminder: words that still read well
+        return {"tool": _("Your image tool"), "memory": _("its model"), "watts": "", "daily": ""}
+    from tray_app.idle.release import gigabytes
+
+    mb = getattr(waste, "holding_mb", None)
+    day_wh = waste.kwh_per_day * 1000.0  # type: ignore[attr-defined]
+    daily = f"{fmt_number(day_wh / 1000, 1)} kWh" if round(day_wh) >= 1000 else fmt_energy(day_wh)
+    return {
+        "tool": str(waste.label),  # type: ignore[attr-defined]
+        "memory": gigabytes(mb) if mb is not None else _("its model"),
+        "watts": fmt_power(waste.extra_w),  # type: ignore[attr-defined]
+        "daily": daily,
+    }
+
+
 def _power_cap_tip(state: r.ActivityState) -> tuple[str, str] | None:
     return "power_cap", _(
         "Tip: lowering the GPU's power limit a little (to 80%, say) often costs only a few percent of speed for a clearly smaller draw."
@@ -333,6 +379,7 @@ WORDINGS: dict[str, RuleWording] = {
     r.BUDGET_100: RuleWording(_budget_100_first),
     r.BUDGET_80: RuleWording(_budget_80_first),
     r.POWER_LIMIT: RuleWording(_power_limit_first, _power_limit_follow_up, tip=_power_cap_tip),
+    r.IDLE_WASTE: RuleWording(_idle_waste_first, tip=_idle_waste_tip),
     r.DAILY_ENERGY: RuleWording(_daily_energy_first, _daily_energy_follow_up),
     r.SESSION_ENERGY: RuleWording(_session_energy_first, _session_energy_follow_up),
     r.CONTINUOUS: RuleWording(_continuous_first, _continuous_follow_up),
@@ -344,7 +391,7 @@ WORDINGS: dict[str, RuleWording] = {
 
 def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
     """A tip built on this session's own numbers, as (key, text), when one applies."""
-    idle = _idle_model_tip(state)
+    idle = _idle_model_tip(state) if rule != r.IDLE_WASTE else None
     if idle is not None:
         return idle
     wording = WORDINGS.get(rule)
@@ -362,6 +409,8 @@ def _in_unit(value: float | None, unit: str, estimated: bool) -> str:
 
 
 def _scope_energy(rule: r.Rule, state: r.ActivityState) -> float | None:
+    if rule.scope == "idle":
+        return None  # about a draw, said per day: no session energy to weigh
     if rule.scope == "period":
         return state.period_wh
     if rule.scope == "day":
@@ -422,6 +471,11 @@ def render(
     }
     if rule.scope == "period":
         values.update(budget_wh=cfg.budget_wh, budget_period=cfg.budget_period)
+    waste = state.idle_waste if rule.scope == "idle" else None
+    if waste is not None:
+        # The tool to free when the user says so, and the figures the reminder was based on.
+        values.update(idle_tool=waste.tool, idle_pid=waste.pid, holding_mb=waste.holding_mb,
+                      power_w=round(waste.power_w, 1), floor_w=round(waste.floor_w, 1))
     fields = {
         "energy": fmt_energy(energy_wh, est) if energy_wh is not None else "",
         "duration": fmt_duration(duration_s),
@@ -434,6 +488,7 @@ def render(
         "limit_pct": fmt_number(cfg.power_limit_pct or 0),
         "budget": fmt_energy(cfg.budget_wh or 0),
         "period": _period_words(cfg.budget_period),
+        **_idle_fields(waste),
     }
     if energy_wh is None and wording.unknown_energy is not None:
         title, fact = wording.unknown_energy(trigger.follow_up)

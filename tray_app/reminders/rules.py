@@ -36,6 +36,7 @@ IMAGES = "images"
 POWER_LIMIT = "power_limit"
 BUDGET_80 = "budget_80"
 BUDGET_100 = "budget_100"
+IDLE_WASTE = "idle_waste"
 
 MINUTES = N_("min")  # the unit of rules about time: their wording's {duration} is the value
 
@@ -60,13 +61,16 @@ class ActivityState:
     gpu_power_pct_of_limit: float | None = None  # now, % of the board's power limit
     gpu_power_w: float | None = None  # now, for tips
     energy_estimated: bool = False  # figures come from a model, not a measurement: say so
+    # The tool keeping the GPU awake longest with nothing to do (idle.waste.IdleWaste), if any.
+    idle_waste: Any = None
 
 
 # --- the table ------------------------------------------------------------------------------
 
 # Where "once" is counted: per session, per day, per budget period, or per session when one is
 # open and else per day (a GPU pinned by an undetected script still deserves a word).
-Scope = Literal["session", "day", "period", "session_or_day"]
+# "idle": per idle stretch of one tool (it speaks again only after the tool has worked again).
+Scope = Literal["session", "day", "period", "session_or_day", "idle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,13 @@ class Rule:
         return value
 
 
+def _idle_waste_min(m: Reading) -> float | None:
+    waste = m.state.idle_waste
+    if waste is None or m.config.settings.reminders.idle_waste_auto_free:
+        return None  # freed without asking: the outcome is said instead
+    return waste.idle_s / 60
+
+
 def _budget_pct(m: Reading) -> float | None:
     budget, used = m.config.budget_wh, m.state.period_wh
     return 100 * used / budget if budget and used is not None else None
@@ -127,6 +138,9 @@ RULES: tuple[Rule, ...] = (
          N_("GPU near its power limit"),
          lambda m: m.power_held_s / 60 if m.power_held_s > 0 else None, "session_or_day",
          switch=lambda s: s.reminders.power_limit.enabled),
+    Rule(IDLE_WASTE, lambda s: s.reminders.idle_waste_min, MINUTES,
+         N_("Tool idle, holding the GPU"), _idle_waste_min, "idle",
+         switch=lambda s: s.reminders.idle_waste.enabled, follow_up=False),
     Rule(DAILY_ENERGY, lambda s: s.reminders.daily_wh, "Wh", N_("Energy today"),
          lambda m: m.state.today_wh, "day", switch=lambda s: s.reminders.daily_wh_enabled),
     Rule(SESSION_ENERGY, lambda s: s.reminders.session_wh, "Wh", N_("Session energy"),
@@ -248,6 +262,13 @@ def period_key(ts: float, tz: tzinfo | None, day_start_hour: int, period: str) -
     return f"period:day:{day.isoformat()}"
 
 
+def idle_key(waste: Any) -> str | None:
+    """The scope of one idle stretch of one tool: "idle:<tool>:<pid>:<start>"."""
+    if waste is None:
+        return None
+    return f"idle:{waste.tool}:{waste.pid}:{int(waste.since)}"
+
+
 def in_quiet_hours(ts: float, tz: tzinfo | None, start: dtime, end: dtime) -> bool:
     """Quiet from `start` (included) to `end` (excluded), crossing midnight when start > end."""
     if start == end:
@@ -294,11 +315,13 @@ class Scopes:
     session: str | None  # None outside a session: session rules stay silent
     day: str
     period: str | None  # None when no budget is set
+    idle: str | None = None  # the idle stretch of the tool wasting longest, None when none
 
     def of(self, scope: Scope) -> str | None:
         if scope == "session_or_day":
             return self.session or self.day
-        return {"session": self.session, "day": self.day, "period": self.period}[scope]
+        return {"session": self.session, "day": self.day, "period": self.period,
+                "idle": self.idle}[scope]
 
 
 def due_triggers(
@@ -328,7 +351,7 @@ def still_due(
     trigger: Trigger, state: ActivityState, cfg: ReminderConfig, scopes: Scopes, power_held_s: float
 ) -> bool:
     """Is a reminder held back by snooze/quiet hours still true and current now?"""
-    if trigger.scope not in (scopes.session, scopes.day, scopes.period):
+    if trigger.scope not in (scopes.session, scopes.day, scopes.period, scopes.idle):
         return False  # its session ended or its day/period is over: stale, drop it
     rule = RULE_BY_ID.get(trigger.rule)
     threshold = cfg.threshold(trigger.rule) if rule else None

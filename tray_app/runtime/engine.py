@@ -539,6 +539,7 @@ class Engine:
             gpu_power_pct_of_limit=self.tracker.gpu_power_pct(s) if s else None,
             gpu_power_w=snap.gpu_w,
             energy_estimated=bool(s and "estimated" in {m.value for m in s.methods}),
+            idle_waste=max(self.idle.current, key=lambda w: w.idle_s, default=None),
         )
         fired = self.reminders.evaluate(state)
         for rem in fired:

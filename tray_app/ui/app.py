@@ -95,8 +95,9 @@ class TrayApp(QObject):
         free = getattr(self.engine, "free_gpu_memory", None)
         if free is None:
             return
-        key = (getattr(reminder, "values", None) or {}).get("tool_key")
-        free(tuple(key) if isinstance(key, (list, tuple)) and len(key) == 2 else None)
+        values = getattr(reminder, "values", None) or {}
+        tool, pid = values.get("idle_tool"), values.get("idle_pid")
+        free((tool, pid) if isinstance(tool, str) and isinstance(pid, int) else None)
 
     def _veto(self, reminder: Any) -> str | None:
         """The engine's veto (worker thread): the presenter's cached do-not-disturb verdict.
