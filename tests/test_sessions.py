@@ -86,7 +86,8 @@ def test_a_tool_run_becomes_one_session_with_its_energy():
     assert s["idle_wh"] == pytest.approx((30 + 20) * 60 / 3600)
     assert s["duration_s"] == pytest.approx(180)
     assert s["energy_method"] == "counter"
-    assert len(rig.store.samples[sid]) == 180
+    assert len(rig.store.samples[sid]) == 181  # one per second, and one at the start
+    assert rig.store.samples[sid][0][0] == rig.store.sessions[sid]["start_ts"]
 
 
 def test_a_tool_left_idle_is_split_and_reopens_when_it_works_again():

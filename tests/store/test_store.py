@@ -194,3 +194,38 @@ def test_daily_totals_default_today_is_present(store):
     days = store.daily_totals(7)
     assert len(days) == 7
     assert days[-1][0] == (datetime.now() - timedelta(hours=0)).date().isoformat()
+
+
+def test_recovery_keeps_the_saved_running_totals_when_the_samples_hold_less(isolated_dirs):
+    """Killed 11 s in: totals saved at 10 s from the counter, samples committed up to 5 s."""
+    s = Store.open()
+    sid = s.open_session("comfyui", "python", [1], [0], T0)
+    s.add_samples(sid, [(T0 + i, 250.0, None, 1) for i in range(6)])
+    s.update_session(sid, gpu_wh=10 * 250 / 3600, end_ts=T0 + 10, duration_s=10.0,
+                     gpu_method="counter", energy_method="counter")
+    s.flush()
+    s._conn.close()  # the process dies: no close_session, nothing more flushed
+    s = Store.open()
+    assert s.recover_open_sessions() == [sid]
+    r = s.get_session(sid)
+    assert r["gpu_wh"] == pytest.approx(10 * 250 / 3600)  # not the samples' 5 s
+    assert r["end_ts"] == pytest.approx(T0 + 10)
+    assert (r["gpu_method"], r["energy_method"]) == ("counter", "counter")
+    s.close()
+
+
+def test_recovery_adds_the_samples_stored_after_the_saved_totals(isolated_dirs):
+    s = Store.open()
+    sid = s.open_session("comfyui", "python", [1], [0], T0)
+    s.add_samples(sid, [(T0 + i, 250.0, None, 1) for i in range(15)])
+    s.update_session(sid, gpu_wh=10 * 260 / 3600, end_ts=T0 + 10, gpu_method="counter")
+    s.flush()
+    s._conn.close()
+    s = Store.open()
+    s.recover_open_sessions()
+    r = s.get_session(sid)
+    # 10 s from the counter, then the samples' 4 s after it: nothing counted twice.
+    assert r["gpu_wh"] == pytest.approx((10 * 260 + 4 * 250) / 3600)
+    assert r["end_ts"] == pytest.approx(T0 + 14)
+    assert r["gpu_method"] == "sampled"  # part of it now comes from samples
+    s.close()

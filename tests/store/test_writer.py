@@ -1,4 +1,5 @@
-"""The batch writer: commits every 5 s of samples, survives a full disk, loses ≤ 5 s to kill -9."""
+"""The batch writer: commits a session's first samples at once then every 4 s of samples,
+survives a full disk, loses < 5 s to kill -9."""
 
 from __future__ import annotations
 
@@ -26,13 +27,15 @@ def _committed(path: Path) -> int:
         conn.close()
 
 
-def test_samples_are_committed_once_they_cover_five_seconds(tmp_path):
+def test_a_sessions_first_samples_are_committed_at_once_then_every_four_seconds(tmp_path):
     store = Store.open(tmp_path / "s.sqlite3")
     sid = store.open_session("comfyui", "python", [1], [0], T0)
-    for i in range(5):  # 0..4 s: not yet 5 s of samples
+    store.add_samples(sid, [(T0, 200.0, 30.0, 1)])
+    assert _committed(store.path) == 1  # a crash in the first seconds finds the session's start
+    for i in range(1, 5):  # 1..4 s: 3 s of buffered samples
         store.add_samples(sid, [(T0 + i, 200.0, 30.0, 1)])
-    assert _committed(store.path) == 0
-    store.add_samples(sid, [(T0 + 5, 200.0, 30.0, 1)])
+    assert _committed(store.path) == 1
+    store.add_samples(sid, [(T0 + 5, 200.0, 30.0, 1)])  # 4 s buffered: the next would make 5
     assert _committed(store.path) == 6
     store.add_samples(sid, [(T0 + 6, 200.0, 30.0, 1)])
     store.close()  # close flushes the rest
@@ -61,11 +64,10 @@ def test_full_disk_keeps_samples_buffered_and_retries(tmp_path):
     writer = SampleWriter(conn, store.path, clock=lambda: clock[0])
     rows = [(T0 + i, 180.0 + i, 25.0, 1) for i in range(700)]
     with pytest.raises(StoreError) as info:
-        for r in rows[:6]:
-            writer.add(sid, [r])
+        writer.add(sid, rows[:1])  # a new session's first samples are written at once
     assert info.value.kind == "full" and str(store.path) in str(info.value)
-    assert writer.pending == 6
-    writer.add(sid, rows[6:700])  # in back-off: buffered, no exception, nothing lost
+    assert writer.pending == 1
+    writer.add(sid, rows[1:700])  # in back-off: buffered, no exception, nothing lost
     assert writer.pending == 700
     conn.execute("PRAGMA max_page_count=1000000")  # space freed
     clock[0] += 60

@@ -26,7 +26,9 @@ from tray_app.sessions.labels import weakest
 
 MANUAL = "manual"
 PAUSE_BREAKS_CONTINUITY_S = 600.0  # "continuous generation": active time without a 10-min pause
-UPDATE_EVERY_S = 10.0  # running totals written to the store this often (crash recovery)
+# Running totals written to the store this often, and at a session's first step: after a crash,
+# recovery adds the samples stored since (tray_app/store/core.py).
+UPDATE_EVERY_S = 10.0
 
 
 class SessionStore(Protocol):
@@ -86,6 +88,7 @@ class OpenSession:
     model_name: str | None = None
     model_family: str | None = None
     last_update_ts: float = 0.0
+    sampled: bool = False  # has its first interval been stored?
     # Seconds spent near the GPU power limit, for the reminder rule.
     near_limit_since: float | None = None
 
@@ -314,12 +317,34 @@ class SessionTracker:
         self._track_power_limit(s, srcs, now)
         s.last_ts = now
         # The samples hold the session's attributed power: integrating them gives its energy.
-        self.store.add_samples(
-            s.id, [(now, gpu_w if known_w else None, cpu_w if known_w else None, int(active))]
-        )
+        rows = [(now, gpu_w if known_w else None, cpu_w if known_w else None, int(active))]
+        if not s.sampled:
+            # The session's first interval: its start needs a sample too, or the stored curve
+            # (what recovery integrates after a crash) would begin one interval late.
+            s.sampled = True
+            rows.insert(0, (now - dt, *self._powers(srcs, before, share.fractions), int(active)))
+        self.store.add_samples(s.id, rows)
         if now - s.last_update_ts >= UPDATE_EVERY_S:
             s.last_update_ts = now
             self.store.update_session(s.id, end_ts=now, **s.totals())
+
+    @staticmethod
+    def _powers(srcs: Sequence[SourceState], states: dict[str, SourceState],
+                fractions: dict[str, float]) -> tuple[float | None, float | None]:
+        """(GPU W, CPU W) of a session's sources as `states` read them; None when none known."""
+        gpu_w = cpu_w = 0.0
+        known = False
+        for src in srcs:
+            state = states.get(src.source)
+            if state is None or state.power_w is None:
+                continue
+            known = True
+            part = fractions.get(src.source, 0.0)
+            if src.kind is Kind.GPU:
+                gpu_w += state.power_w * part
+            else:
+                cpu_w += state.power_w * part
+        return (gpu_w, cpu_w) if known else (None, None)
 
     @staticmethod
     def _track_power_limit(s: OpenSession, srcs: Sequence[SourceState], now: float) -> None:
@@ -355,7 +380,7 @@ class SessionTracker:
         self.sessions[key] = OpenSession(
             id=sid, key=key, tool=tool.tool, label=tool.label, exe_name=tool.exe_name,
             pids=pids, gpu_indices=tool.gpu_indices, manual=manual, start_ts=now, last_ts=now,
-            last_update_ts=now,
+            last_update_ts=now - UPDATE_EVERY_S,  # running totals at the first step already
         )
 
     def _close(self, key: tuple[str, int], end_ts: float) -> None:

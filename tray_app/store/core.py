@@ -171,8 +171,9 @@ class Store:
 
     @_locked
     def add_samples(self, session_id: int, rows: Iterable[codec.Sample]) -> None:
-        """Buffer (ts epoch s, gpu_w | None, cpu_w | None, active) rows; committed every 5 s of
-        the sample clock. On StoreError the rows stay buffered and are retried later."""
+        """Buffer (ts epoch s, gpu_w | None, cpu_w | None, active) rows; committed at once for a
+        new session, then every 4 s of the sample clock (see samples.py). On StoreError the
+        rows stay buffered and are retried later."""
         self._writer.add(session_id, rows)
 
     @_locked
@@ -219,8 +220,13 @@ class Store:
 
     @_locked
     def recover_open_sessions(self) -> list[int]:
-        """Close sessions left open by a crash at their last sample, as 'recovered', with totals
-        recomputed from their samples. Returns their ids."""
+        """Close sessions left open by a crash, as 'recovered', at their last sample. Returns
+        their ids.
+
+        Two records survive a crash: the running totals saved every few seconds (from the
+        energy counters where there are some) and the samples committed since. Each energy is
+        the larger of the samples' sum and the saved total plus the samples after it: what was
+        saved is never lost, and nothing is counted twice."""
         ids = [
             r[0]
             for r in self._conn.execute("SELECT id FROM sessions WHERE status = 'open'")
@@ -228,17 +234,20 @@ class Store:
         ]
         for sid in ids:
             start = self._start_ts(sid)
-            fields = self._from_samples(sid)
-            if "end_ts" not in fields:  # no samples: keep its running totals
-                row = self._conn.execute(
-                    "SELECT duration_s FROM sessions WHERE id = ?", (sid,)
-                ).fetchone()
-                fields["end_ts"] = start + (row[0] or 0.0)
+            fields = _recovered_totals(self._saved_totals(sid), start,
+                                       samples.load_samples(self._conn, sid))
             fields["status"] = "recovered"
             _complete_totals(fields, start)
             with db.transaction(self._conn):
                 sessions.update(self._conn, sid, fields)
         return ids
+
+    def _saved_totals(self, session_id: int) -> dict[str, Any]:
+        cur = self._conn.execute(
+            f"SELECT {', '.join(_SAVED)} FROM sessions WHERE id = ?", (session_id,)
+        )
+        row = cur.fetchone()
+        return dict(zip(_SAVED, row, strict=True)) if row else {}
 
     def _start_ts(self, session_id: int) -> float:
         row = self._conn.execute(
@@ -415,6 +424,54 @@ class Store:
         self, since: float | None = None, rule: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         return reminders.select(self._conn, since, rule, limit)
+
+
+_SAVED = ("end_ts", "duration_s", "gpu_wh", "cpu_wh", "active_s", "unknown_s", "peak_w",
+          "energy_method", "gpu_method", "cpu_method")
+
+
+def _weakest(*methods: str | None) -> str | None:
+    order = ("estimated", "sampled", "counter")
+    present = [m for m in methods if m in order]
+    return min(present, key=order.index) if present else None
+
+
+def _recovered_totals(
+    saved: dict[str, Any], start_ts: float, rows: Sequence[codec.Sample]
+) -> dict[str, Any]:
+    """A crashed session's totals from its saved running totals and its stored samples."""
+    whole = codec.integrate(rows)
+    saved_end = saved.get("end_ts")
+    # Samples keep their time to 10 ms: the one stored with the running totals starts "after".
+    after = codec.integrate([r for r in rows if saved_end is not None and r[0] >= saved_end - 0.01])
+    out: dict[str, Any] = {}
+    methods: list[str | None] = []
+    for part in ("gpu", "cpu"):
+        from_samples = getattr(whole, f"{part}_wh")
+        kept = saved.get(f"{part}_wh")
+        added = getattr(after, f"{part}_wh")
+        if kept is not None:
+            kept_method = saved.get(f"{part}_method") or saved.get("energy_method")
+            with_after = kept + (added or 0.0)
+            if from_samples is None or with_after >= from_samples:
+                out[f"{part}_wh"] = with_after
+                out[f"{part}_method"] = _weakest(kept_method, "sampled" if added else None)
+                methods.append(out[f"{part}_method"])
+                continue
+        if from_samples is not None:
+            out[f"{part}_wh"] = from_samples
+            out[f"{part}_method"] = "sampled"
+            methods.append("sampled")
+    if methods:
+        out["energy_method"] = _weakest(*methods)
+    ends = [t for t in (whole.last_ts, saved_end) if t is not None]
+    out["end_ts"] = max(ends) if ends else start_ts + (saved.get("duration_s") or 0.0)
+    out["active_s"] = max(whole.active_s, saved.get("active_s") or 0.0)
+    out["unknown_s"] = max(whole.unknown_s, saved.get("unknown_s") or 0.0)
+    peaks = [p for p in (whole.peak_w, saved.get("peak_w")) if p is not None]
+    if peaks:
+        out["peak_w"] = max(peaks)
+    return out
 
 
 def _complete_totals(fields: dict[str, Any], start_ts: float) -> None:

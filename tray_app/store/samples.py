@@ -1,7 +1,8 @@
 """The batch writer for samples, reading them back, and retention to per-minute aggregates.
 
-The writer commits once the buffered samples cover `FLUSH_SPAN_S` of the sample clock (or that
-long has passed on the wall clock), so a kill -9 loses at most that much. When a write fails for
+The writer commits a session's first samples at once, then whenever the buffered samples cover
+`FLUSH_SPAN_S` of the sample clock (or that long has passed on the wall clock): with 1 s samples
+the next one would make it 5 s, so a kill -9 loses less than 5 s. When a write fails for
 a known reason (disk full, read-only, locked) the samples stay buffered and the write is retried
 later with a growing delay; only past `max_pending` samples are the oldest dropped, and counted.
 """
@@ -18,7 +19,7 @@ from tray_app.store import codec
 from tray_app.store.codec import Sample
 from tray_app.store.db import StoreError, known_errors, transaction
 
-FLUSH_SPAN_S = 5.0
+FLUSH_SPAN_S = 4.0
 RETRY_MIN_S = 5.0
 RETRY_MAX_S = 60.0
 MAX_PENDING = 24 * 3600  # a day of 1 s samples (~2 MB of memory) waits for a full disk to clear
@@ -75,9 +76,14 @@ class SampleWriter:
         now = self._clock()
         if now < self._retry_at or not buf:
             return
-        # Due when this session's buffer spans 5 s of its sample clock, or 5 s of wall time
-        # have passed (which also catches a session whose samples stopped coming).
-        if buf[-1][0] - buf[0][0] >= self._span or now - self._last_flush >= self._span:
+        # Due at a session's first samples (a crash in its first seconds must find them), then
+        # when its buffer spans FLUSH_SPAN_S of its sample clock, or that much wall time has
+        # passed (which also catches a session whose samples stopped coming).
+        if (
+            session_id not in self._chunks
+            or buf[-1][0] - buf[0][0] >= self._span
+            or now - self._last_flush >= self._span
+        ):
             self.flush()
 
     def flush(self, session_id: int | None = None) -> None:

@@ -1,0 +1,72 @@
+"""kill -9 at any moment loses at most 5 s of a session's energy, and counts none twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, steady
+from tray_app.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+WATTS = 250.0
+# The monitor, as `monitor --headless` runs it, but seeing only this test's tool process: other
+# ComfyUIs on the machine would share the GPU's energy and blur the ground truth.
+CHILD = textwrap.dedent("""
+    import sys, threading
+    sys.path.insert(0, {repo!r})
+    from tray_app.detect.scanner import Scanner
+    from tray_app.runtime.engine import Engine
+
+    class OnlyOurs(Scanner):
+        def scan(self, gpu_pids=None):
+            return [t for t in super().scan(gpu_pids) if t.pid == {pid}]
+
+    Engine(scanner=OnlyOurs()).run(threading.Event())
+""")
+
+
+def open_session_start(path: Path, deadline: float) -> float:
+    while True:
+        if path.exists():
+            with Store.open(path) as store:
+                rows = store.list_sessions()
+            if rows:
+                return rows[0]["start_ts"]
+        assert time.monotonic() < deadline, "no session was opened"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at_s", [0.5, 3.0, 5.3, 7.0, 11.3])
+def test_a_monitor_killed_at_any_moment_loses_at_most_five_seconds(
+    kill_at_s, fake_nvml, tool_layout, tool_process, isolated_dirs
+):
+    tool = tool_process([sys.executable, "main.py"], cwd=tool_layout("comfyui"))
+    rig = fake_nvml(FakeGpu(trace=steady(WATTS), processes=[FakeProcess(pid=tool.pid)]))
+    offset = time.time() - time.monotonic()
+    store_path = isolated_dirs["data"] / "raison-garder.sqlite3"
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(repo=str(REPO), pid=tool.pid)],
+                             env=dict(os.environ))
+    try:
+        start_wall = open_session_start(store_path, time.monotonic() + 30)
+        time.sleep(max(0.0, start_wall + kill_at_s - time.time()))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        killed_mono = time.monotonic()
+        child.wait()
+    with Store.open(store_path) as store:
+        assert len(store.recover_open_sessions()) == 1
+        [s] = store.list_sessions()
+    truth_wh = rig.ground_truth_j(0, start_wall - offset, killed_mono) / 3600
+    lost_s = (truth_wh - (s["gpu_wh"] or 0.0)) * 3600 / WATTS  # None: no interval stored yet
+    assert s["status"] == "recovered"
+    assert lost_s <= 5.0, (kill_at_s, truth_wh, s["gpu_wh"])
+    assert lost_s >= -0.2  # nothing counted twice
