@@ -10,6 +10,12 @@ import sys
 
 from tray_app import APP_NAME, __version__
 from tray_app.system.i18n import _
+from tray_app.system.paths import FolderProblem
+
+# Exit statuses, the same for every command (README, "Commands"): 0 done, 1 could not be done
+# (a one-line message says why and what to do), 2 refused input (a bad argument or file).
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
 
 # Order is the order shown in --help.
 COMMANDS = (
@@ -59,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `raison-garder sessions | head` is fine
         return 0
+    except FolderProblem as exc:  # our data or settings folder is a file, missing, unreachable
+        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _run_default(args: argparse.Namespace) -> int:

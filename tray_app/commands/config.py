@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if action == "path":
         print(store.settings_path())
         return 0
+    if action in ("set", "reset"):
+        from tray_app.system.paths import config_dir
+
+        config_dir()  # a settings folder that cannot be made: one line (FolderProblem), exit 1
     loaded = store.load_settings(move_aside=True)
     for problem in loaded.problems:
         print(problem, file=sys.stderr)

@@ -35,10 +35,15 @@ def collect() -> dict[str, Any]:
     from tray_app.metrics.config import metrics_status
     from tray_app.system import paths
 
-    settings = load_settings()
+    settings = load_settings()  # never raises: a folder problem becomes one of its problems
     found = discover(settings.typed.cpu_tdp_w or None)
+    data_dir = paths.data_dir(create=False)
+    config_dir = paths.config_dir(create=False)
     try:
-        tray, tray_reason = _tray_available()
+        try:
+            tray, tray_reason = _tray_available()
+        except OSError:
+            tray, tray_reason = None, _("unknown until the tray app has run once")
         report: dict[str, Any] = {
             "gpus": found.gpus,
             "gpu_error": found.gpu_error,
@@ -46,8 +51,11 @@ def collect() -> dict[str, Any]:
             "cpu": found.cpu,
             "tray_available": tray,
             "tray_reason": tray_reason,
-            "data_dir": str(paths.data_dir(create=False)),
-            "config_dir": str(paths.config_dir(create=False)),
+            "data_dir": str(data_dir),
+            "config_dir": str(config_dir),
+            # Why a folder cannot be used (None: fine, or created at first use); nothing is made.
+            "data_dir_problem": paths.folder_problem(data_dir, paths.ENV_DATA_DIR),
+            "config_dir_problem": paths.folder_problem(config_dir, paths.ENV_CONFIG_DIR),
             "settings_file": str(settings.path),
             "settings_problems": list(settings.problems),
             "metrics": metrics_status(settings.typed),
@@ -87,13 +95,27 @@ def render(r: dict[str, Any]) -> str:
     lines.append(_("System tray available: {v}").format(v=_yes_no(r["tray_available"])) + (f" ({r['tray_reason']})" if r.get("tray_reason") else ""))
     m = r.get("metrics") or {}
     if m.get("enabled") and m.get("url"):
-        lines.append(_("Metrics endpoint: on, at {url}").format(url=m["url"]))
+        # doctor is not the app: say what the app will do, not that something listens now.
+        if m.get("bind") in ("0.0.0.0", "::"):
+            lines.append(_("Metrics endpoint: enabled; while the tray or `raison-garder monitor` "
+                           "runs, it listens on every address of this machine, port {port} "
+                           "(http://<this machine>:{port}/metrics).").format(port=m["port"]))
+        else:
+            lines.append(_("Metrics endpoint: enabled; served at {url} while the tray or "
+                           "`raison-garder monitor` runs (nothing listens otherwise).").format(
+                url=m["url"]))
     else:
         lines.append(_("Metrics endpoint: off"))
     if m.get("warning"):
         lines.append("  " + m["warning"])
     lines.append(_("Data folder: {path}").format(path=r["data_dir"]))
+    if r.get("data_dir_problem"):
+        lines.append("  ! " + r["data_dir_problem"])
     lines.append(_("Settings file: {path}").format(path=r["settings_file"]))
+    if r.get("config_dir_problem") and not any(
+        r["config_dir_problem"] in p for p in r.get("settings_problems", [])
+    ):
+        lines.append("  ! " + r["config_dir_problem"])
     for p in r.get("settings_problems", []):
         lines.append("  ! " + p)
     return "\n".join(lines)

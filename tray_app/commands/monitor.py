@@ -12,10 +12,23 @@ from typing import Any
 from tray_app.system.i18n import _
 
 
+def positive_seconds(text: str) -> float:
+    """--duration: a number of seconds above 0 (0 or less would run one tick, not "no time")."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            _("'{value}' is not a positive number of seconds").format(value=text)
+        )
+    return seconds
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help=_("run the monitor without any GUI"))
     p.add_argument("--headless", action="store_true", help=_("no GUI (the default for this command)"))
-    p.add_argument("--duration", type=float, metavar=_("SECONDS"), help=_("stop after this many seconds"))
+    p.add_argument("--duration", type=positive_seconds, metavar=_("SECONDS"), help=_("stop after this many seconds"))
     p.add_argument("--interval", type=float, metavar=_("SECONDS"), help=_("sampling interval (default: the setting, 1 s)"))
     p.add_argument("--quiet", action="store_true", help=_("no line per interval (warnings and errors still shown)"))
 

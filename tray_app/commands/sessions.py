@@ -7,7 +7,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from tray_app.system.i18n import _
+from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
 
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         with store:
             rows = store.list_sessions(since=since, limit=limit)
             total = store.count_sessions(since) if table else len(rows)
+            earlier = store.count_sessions(None) if table and since and not rows else 0
     except StoreError as exc:
         print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
         return 1
@@ -84,9 +85,22 @@ def run(args: argparse.Namespace) -> int:
         write_json(rows, sys.stdout)
     elif args.csv:
         write_csv(rows, sys.stdout)
+    elif earlier:
+        print(_since_nothing(args.since, earlier))
     else:
         print(render_table(rows, total))
     return 0
+
+
+def _since_nothing(day: date, earlier: int) -> str:
+    """Nothing since DAY but some before it: not "none recorded yet"."""
+    return ngettext(
+        "No sessions since {day} ({n} earlier one: `raison-garder sessions` without --since "
+        "lists it).",
+        "No sessions since {day} ({n} earlier ones: `raison-garder sessions` without --since "
+        "lists them).",
+        earlier,
+    ).format(day=day.isoformat(), n=earlier)
 
 
 def _duration(seconds: float | None) -> str:

@@ -42,7 +42,7 @@ from tray_app.config.schema import (
 )
 from tray_app.config.typed import TypedSettings, build
 from tray_app.system.i18n import _
-from tray_app.system.paths import config_dir
+from tray_app.system.paths import FolderProblem, config_dir
 
 __all__ = [
     "FILE_NAME",
@@ -176,10 +176,15 @@ def load_settings(path: Path | None = None, *, move_aside: bool = False) -> Sett
     (the app at start-up, `raison-garder config`) should ask for that, so the user always hears
     where the file went; `save_settings` sets such a file aside too rather than overwrite it.
     """
-    path = path or settings_path()
     problems: list[str] = []
+    if path is None:
+        try:
+            path = settings_path()
+        except FolderProblem as exc:  # the folder is a file, or cannot be made: defaults
+            path = config_dir(create=False) / FILE_NAME
+            problems.append(_("{problem} Defaults are used.").format(problem=exc))
     try:
-        document = _read_document(path) or {}
+        document = {} if problems else _read_document(path) or {}
     except _Unreadable as exc:
         problems.append(_unreadable_problem(path, str(exc), move_aside))
         document = {}

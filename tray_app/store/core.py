@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from tray_app.store import codec, db, reminders, samples, schema, sessions
 from tray_app.store.db import StoreError
+from tray_app.system import paths
 from tray_app.system.i18n import _
 
 T = TypeVar("T")
@@ -73,6 +74,11 @@ class Store:
             return cls(conn, None, [])
         target = Path(path) if path is not None else db.default_path()
         problems: list[str] = []
+        if path is None:
+            try:  # the user's data folder: a problem with it is named as such, not "the disk"
+                paths.data_dir(create=True)
+            except paths.FolderProblem as exc:
+                raise db.StoreError("folder", exc.path, str(exc)) from exc
         with db.known_errors(target):
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if target.exists() and not db.looks_like_sqlite(target):

@@ -50,7 +50,8 @@ _KIND_BY_MESSAGE = (
 class StoreError(Exception):
     """A failure the user must hear about. `str()` is the full message: what, which file, the fix.
 
-    `kind` is one of: full, readonly, locked, io, corrupt, newer, foreign.
+    `kind` is one of: full, readonly, locked, io, corrupt, newer, foreign, folder (the data
+    folder itself is a file or cannot be made).
     """
 
     def __init__(self, kind: str, path: Path | str | None, message: str) -> None:

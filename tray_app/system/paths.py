@@ -21,13 +21,64 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # tray_app/
 REPO_ROOT = PACKAGE_ROOT.parent
 
 
-def _ensure_private_dir(path: Path) -> Path:
+class FolderProblem(OSError):
+    """Our data or settings folder cannot be used. `str()` is one line for the user: which
+    folder, what is wrong, and what to do. An OSError, so callers that handle I/O failures
+    already handle it."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _what(env: str) -> tuple[str, str]:
+    from tray_app.system.i18n import _
+
+    return (_("data folder") if env == ENV_DATA_DIR else _("settings folder")), env
+
+
+def folder_problem(path: Path, env: str, error: OSError | None = None) -> str | None:
+    """Why `path` cannot be our folder, in one line naming it, or None when it is usable (or
+    can be created). Creates nothing: `doctor` asks this about folders it must not make."""
+    from tray_app.system.i18n import _
+
+    what, env = _what(env)
+    if error is None or isinstance(error, (FileExistsError, NotADirectoryError)):
+        blocker = next((p for p in (path, *path.parents) if p.exists() or p.is_symlink()), None)
+        if blocker is not None and not blocker.is_dir():
+            if blocker == path:
+                return _("The {what} {path} is a file, not a folder. Move the file aside, or point "
+                         "{env} at a folder.").format(what=what, path=path, env=env)
+            return _("The {what} {path} cannot be created: {blocker} is a file. Move the file "
+                     "aside, or point {env} at another folder.").format(
+                what=what, path=path, blocker=blocker, env=env)
+        target = path if path.is_dir() else blocker
+        if target is not None and not os.access(target, os.W_OK | os.X_OK):
+            return _("The {what} {path} is not writable by you ({folder}). Make it writable, or "
+                     "point {env} at a writable folder.").format(
+                what=what, path=path, folder=target, env=env)
+        if error is None:
+            return None
+    detail = (error.strerror if error is not None else None) or str(error)
+    return _("The {what} {path} cannot be used ({error}). Check that its disk is mounted and "
+             "writable, or point {env} at another folder.").format(
+        what=what, path=path, error=detail, env=env)
+
+
+def _ensure_private_dir(path: Path, env: str) -> Path:
     # Our files describe the user's habits: readable by the user only.
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise FolderProblem(path, folder_problem(path, env, exc) or str(exc)) from exc
     return path
 
 
 def data_dir(create: bool = True) -> Path:
+    """Raises FolderProblem when `create` and the folder cannot be made."""
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         path = Path(env).expanduser()
@@ -35,10 +86,11 @@ def data_dir(create: bool = True) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
-    return _ensure_private_dir(path) if create else path
+    return _ensure_private_dir(path, ENV_DATA_DIR) if create else path
 
 
 def config_dir(create: bool = True) -> Path:
+    """Raises FolderProblem when `create` and the folder cannot be made."""
     env = os.environ.get(ENV_CONFIG_DIR)
     if env:
         path = Path(env).expanduser()
@@ -46,7 +98,7 @@ def config_dir(create: bool = True) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_config_dir(APP_ID, appauthor=False))
-    return _ensure_private_dir(path) if create else path
+    return _ensure_private_dir(path, ENV_CONFIG_DIR) if create else path
 
 
 def powercap_root() -> Path:
