@@ -19,7 +19,8 @@ EXIT_REFUSED = 2
 
 # Order is the order shown in --help.
 COMMANDS = (
-    "doctor", "monitor", "sessions", "export", "import", "config", "reminders", "release", "history",
+    "doctor", "monitor", "sessions", "generations", "export", "import", "config", "reminders",
+    "release", "history",
 )
 
 

@@ -164,3 +164,21 @@ def test_read_only_folder_gives_a_clear_store_error(tmp_path):
     assert info.value.kind == "readonly"
     message = str(info.value)
     assert str(folder / STORE_FILENAME) in message and "RAISON_GARDER_DATA_DIR" in message
+
+
+@pytest.mark.parametrize("version", range(1, schema.SCHEMA_VERSION))
+def test_an_upgraded_store_keeps_generations_as_long_as_their_session(tmp_path, version):
+    path = tmp_path / "old.sqlite3"
+    _build_at_version(path, version)
+    with Store.open(path) as store:
+        [s] = store.list_sessions()
+        row = {"session_id": s["id"], "key": "p-1", "tool": "comfyui", "start_ts": 1.7e9 + 10,
+               "end_ts": 1.7e9 + 16, "window": "exact", "images": 2, "gpu_wh": 0.5,
+               "cpu_wh": 0.1, "steps": 30}  # fmt: skip
+        assert store.add_generations([row]) == 1
+        assert store.add_generations([row]) == 0  # the same prompt read again: kept once
+        assert store.apply_retention(0, now=2e9) == 0  # retention aggregates samples only
+        [g] = store.list_generations()
+        assert (g["window"], g["total_wh"], g["wh_per_image"]) == ("exact", 0.6, 0.3)
+        store.delete_sessions([s["id"]])
+        assert store.list_generations() == []

@@ -27,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tray_app.commands.sessions import open_store_or_report
     from tray_app.store import StoreError
-    from tray_app.store.exchange import ImportRefused, read_import
+    from tray_app.store.exchange import ImportRefused, read_import_all
 
     try:
-        records = read_import(args.file)
+        records, generations = read_import_all(args.file)
     except ImportRefused as exc:
         print(
             _("raison-garder: import refused, nothing was changed. {reason}").format(reason=exc),
@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with store:
             added, skipped = store.import_sessions(records)
+            gen_added = store.import_generations(generations)[0] if generations else 0
     except StoreError as exc:
         print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
         return 1
@@ -53,4 +54,12 @@ def run(args: argparse.Namespace) -> int:
             skipped=skipped
         )
     )
+    if generations:
+        print(
+            ngettext(
+                "Imported {added} generation ({skipped} already present).",
+                "Imported {added} generations ({skipped} already present).",
+                gen_added,
+            ).format(added=gen_added, skipped=len(generations) - gen_added)
+        )
     return 0

@@ -28,6 +28,7 @@ from tray_app.images.models import (
     ImageMeta,
     model_file_name,
     positive_int,
+    sampler_name,
     stated_family,
 )
 
@@ -194,6 +195,11 @@ class PromptRecord:
     completed_at: float | None  # seconds since the epoch; None when ComfyUI did not say
     images: int  # saved ("output") images, not previews, not cached re-runs
     meta: ImageMeta
+    # When ComfyUI began executing it (its `execution_start` message); None on versions
+    # without timestamps. With both ends stated, the prompt's window is exact.
+    started_at: float | None = None
+    seen_at: float | None = None  # undated prompts: when we first saw them (our own poll)
+    seen_after: float | None = None  # ... and our previous look, which they followed
 
 
 def _messages(status: object) -> list[tuple[str, dict]]:
@@ -221,6 +227,17 @@ def completion_time(status: object) -> float | None:
     return chosen / 1000.0 if chosen is not None else None
 
 
+def start_time(status: object) -> float | None:
+    """When ComfyUI began executing the prompt (`execution_start`), in seconds, or None."""
+    for event, data in _messages(status):
+        stamp = data.get("timestamp")
+        if event == "execution_start" and isinstance(stamp, int | float) and not isinstance(
+            stamp, bool
+        ):
+            return stamp / 1000.0
+    return None
+
+
 def saved_images(outputs: object, status: object = None) -> int:
     """Distinct images of type "output"; previews ("temp") and cached nodes do not count.
 
@@ -246,8 +263,8 @@ def graph_meta(graph: object) -> ImageMeta:
     """Model file, family, size and steps from a prompt graph. The prompt text is not read."""
     if not isinstance(graph, Mapping):
         return ImageMeta()
-    model_ref = clip_type = None
-    width = height = steps = None
+    model_ref = clip_type = sampler = None
+    width = height = steps = batch = None
     for node in graph.values():
         if not isinstance(node, Mapping) or not isinstance(node.get("inputs"), Mapping):
             continue
@@ -264,14 +281,19 @@ def graph_meta(graph: object) -> ImageMeta:
                 clip_type = "sd3"
         if kind.startswith("Empty") and "Latent" in kind and width is None:
             width, height = positive_int(inputs.get("width")), positive_int(inputs.get("height"))
+            batch = positive_int(inputs.get("batch_size"))
         if ("Sampler" in kind or "Scheduler" in kind) and positive_int(inputs.get("steps")):
             steps = max(steps or 0, positive_int(inputs.get("steps")) or 0)
+        if sampler is None and "Sampler" in kind:
+            sampler = sampler_name(inputs.get("sampler_name"))
     return ImageMeta(
         model_name=model_file_name(model_ref),
         family=stated_family(model_ref, clip_type),
         width=width,
         height=height,
         steps=steps,
+        sampler=sampler,
+        batch=batch,
     )
 
 
@@ -286,6 +308,7 @@ def parse_entry(prompt_id: str, entry: object, with_meta: bool = True) -> Prompt
         completion_time(status),
         saved_images(entry.get("outputs"), status),
         graph_meta(graph) if with_meta else ImageMeta(),
+        start_time(status),
     )
 
 
@@ -310,6 +333,7 @@ class ComfyHistoryCounter:
         self._ok = False
         self._failures = 0
         self._next_try = 0.0
+        self._last_look: float | None = None  # wall time of our previous answered look
 
     @property
     def answered(self) -> bool:
@@ -359,16 +383,25 @@ class ComfyHistoryCounter:
             if record is None:
                 continue
             when = record.completed_at
+            seen_at = seen_after = None
             if when is None and self._looked:
-                when = now  # first seen: it finished since our last look
+                when = seen_at = now  # first seen: it finished since our last look
+                seen_after = self._last_look
             if when is None or when < count_from or record.images == 0:
                 continue
             meta = parse_entry(prompt_id, entry)
             self._records[prompt_id] = PromptRecord(
-                prompt_id, when, record.images, meta.meta if meta else ImageMeta()
+                prompt_id,
+                when,
+                record.images,
+                meta.meta if meta else ImageMeta(),
+                record.started_at if record.completed_at is not None else None,
+                seen_at,
+                seen_after,
             )
         if len(self._known) > MAX_KNOWN:  # ComfyUI keeps 10000 at most; so do we, roughly
             for prompt_id in list(self._known)[: len(self._known) - MAX_KNOWN // 2]:
                 del self._known[prompt_id]
         self._looked = True
+        self._last_look = now
         return True

@@ -28,6 +28,24 @@ FIRST_SESSION_LOOKBACK_S = 120.0
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """One piece of work a counter saw finish: a ComfyUI prompt, or one saved image file.
+
+    `start_ts` is set only when the tool itself stated when the work began (ComfyUI's
+    `execution_start`): the window is then exact. Otherwise the session decides where the
+    window starts (see tray_app.sessions.generations).
+    """
+
+    key: str  # ComfyUI's prompt id, or a hash of the image's path
+    end_ts: float
+    images: int
+    meta: ImageMeta
+    start_ts: float | None = None
+    after_ts: float | None = None  # undated: it finished after this (our previous look)
+    source: str = "folders"
+
+
+@dataclass(frozen=True, slots=True)
 class ImageCount:
     images: int | None  # None: could not count (not zero)
     model_name: str | None = None  # the model file name that made most of them
@@ -37,19 +55,23 @@ class ImageCount:
     steps: int | None = None
     family_certain: bool = False  # False when the family was only guessed from the image size
     source: str | None = None  # "comfyui-api" or "folders": how the images were counted
+    units: tuple[Unit, ...] = ()  # each prompt or image of the session, oldest first
 
 
 UNCOUNTED = ImageCount(None)
 
 
 def summarise(
-    images: int, metas: Iterable[tuple[float, int, ImageMeta]], source: str
+    images: int,
+    metas: Iterable[tuple[float, int, ImageMeta]],
+    source: str,
+    units: tuple[Unit, ...] = (),
 ) -> ImageCount:
     """Fold per-image (or per-prompt) details into one count: the model that made most images
     (the latest on a tie), and that model's latest size and steps."""
     items = sorted(metas, key=lambda item: item[0])
     if not items:
-        return ImageCount(images, source=source)
+        return ImageCount(images, source=source, units=units)
     weights: Counter[str | None] = Counter()
     for _when, n, meta in items:
         weights[meta.model_name] += n
@@ -73,6 +95,7 @@ def summarise(
         steps=latest.steps,
         family_certain=certain,
         source=source,
+        units=units,
     )
 
 
@@ -127,10 +150,28 @@ class ImageCounter:
             records = self._comfy.poll(since, now)
             if records is not None:
                 total = sum(r.images for r in records)
+                units = tuple(
+                    sorted(
+                        (
+                            Unit(
+                                r.prompt_id,
+                                r.completed_at or 0.0,
+                                r.images,
+                                r.meta,
+                                r.started_at,
+                                r.seen_after,
+                                "comfyui-api",
+                            )
+                            for r in records
+                        ),
+                        key=lambda u: u.end_ts,
+                    )
+                )
                 return summarise(
                     total,
                     ((r.completed_at or 0.0, r.images, r.meta) for r in records),
                     "comfyui-api",
+                    units,
                 )
         if not self._folder_dirs:
             return UNCOUNTED
@@ -139,4 +180,7 @@ class ImageCounter:
         result = self._folders.poll(since, now)
         if result is None:
             return UNCOUNTED
-        return summarise(result.images, ((t, 1, m) for t, m in result.metas), "folders")
+        units = tuple(
+            Unit(key, t, 1, m) for (t, m), key in zip(result.metas, result.keys, strict=False)
+        )
+        return summarise(result.images, ((t, 1, m) for t, m in result.metas), "folders", units)

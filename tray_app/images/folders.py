@@ -15,6 +15,7 @@ the image data only, keep the model name, size and steps, and drop the prompt at
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,7 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tray_app.images.models import ImageMeta, model_file_name, positive_int, stated_family
+from tray_app.images.models import (
+    ImageMeta,
+    model_file_name,
+    positive_int,
+    sampler_name,
+    stated_family,
+)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 # Folders that hold copies or previews, not new generations.
@@ -211,6 +218,7 @@ def _decode_text_chunk(ctype: bytes, data: bytes) -> tuple[str, str] | None:
 _A1111_STEPS = re.compile(r"(?:^|, )Steps: (\d+)")
 _A1111_SIZE = re.compile(r"(?:^|, )Size: (\d+)x(\d+)")
 _A1111_MODEL = re.compile(r"(?:^|, )Model: ([^,]+)")
+_A1111_SAMPLER = re.compile(r"(?:^|, )Sampler: ([^,]+)")
 
 
 def parse_parameters(chunks: dict[str, str]) -> ImageMeta:
@@ -232,6 +240,7 @@ def parse_parameters(chunks: dict[str, str]) -> ImageMeta:
     steps = _A1111_STEPS.search(settings)
     size = _A1111_SIZE.search(settings)
     model = _A1111_MODEL.search(settings)
+    sampler = _A1111_SAMPLER.search(settings)
     model_ref = model.group(1).strip() if model else None
     return ImageMeta(
         model_name=model_file_name(model_ref),
@@ -239,6 +248,7 @@ def parse_parameters(chunks: dict[str, str]) -> ImageMeta:
         width=int(size.group(1)) if size else None,
         height=int(size.group(2)) if size else None,
         steps=int(steps.group(1)) if steps else None,
+        sampler=sampler_name(sampler.group(1)) if sampler else None,
     )
 
 
@@ -271,10 +281,18 @@ def _parse_json_meta(text: str) -> ImageMeta | None:
         width=width,
         height=height,
         steps=positive_int(data.get("steps")),
+        sampler=sampler_name(
+            data.get("sampler") or data.get("sampler_name") or data.get("scheduler")
+        ),
     )
 
 
 # --- counting new files --------------------------------------------------------------------
+
+
+def path_key(path: str) -> str:
+    """A short stable key for an image file that does not reveal its name."""
+    return hashlib.blake2b(os.fsencode(path), digest_size=8).hexdigest()
 
 
 def is_image_name(name: str) -> bool:
@@ -318,6 +336,8 @@ class _Counted:
 class FolderCount:
     images: int
     metas: tuple[tuple[float, ImageMeta], ...]  # (mtime, meta) of each counted image
+    # A stable key per image (a hash of its path: file names can hold prompt words), same order.
+    keys: tuple[str, ...] = ()
 
 
 class FolderImageCounter:
@@ -351,13 +371,15 @@ class FolderImageCounter:
                 self._judge(path, count_from, now)
         if not readable:
             return None
-        metas = tuple(
-            sorted(
-                ((c.mtime, c.meta) for c in self._counted.values() if c.mtime >= count_from),
-                key=lambda item: item[0],
-            )
+        counted = sorted(
+            ((c.mtime, c.meta, path) for path, c in self._counted.items() if c.mtime >= count_from),
+            key=lambda item: item[0],
         )
-        return FolderCount(len(metas), metas)
+        return FolderCount(
+            len(counted),
+            tuple((mtime, meta) for mtime, meta, _path in counted),
+            tuple(path_key(path) for _mtime, _meta, path in counted),
+        )
 
     def _walk(self, root: str, count_from: float, now: float, budget: list[int]) -> bool:
         stack = [(root, 0)]

@@ -78,6 +78,16 @@ class ImageMeta:
     width: int | None = None
     height: int | None = None
     steps: int | None = None
+    sampler: str | None = None  # the sampler's name as the tool writes it ("euler", "DPM++ 2M")
+    batch: int | None = None  # images asked for at once, when the tool says
+
+
+def sampler_name(value: object) -> str | None:
+    """A sampler name fit to show and group by: short, one line, or None."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())[:60]
+    return text or None
 
 
 def positive_int(value: object) -> int | None:

@@ -194,6 +194,7 @@ class Engine:
         self._metrics_server: Any = None
         self._images: Any = None  # the image-count worker, made at the first session
         self._image_sids: dict[tuple[str, int], int] = {}  # session counted, by key
+        self._recorders: dict[int, Any] = {}  # session id -> GenerationRecorder
         self._tools: dict[tuple[str, int], Any] = {}
         self._today = _Running()
         self._period = _Running(week=True)
@@ -492,7 +493,7 @@ class Engine:
         if self._images.submit(jobs, dirs, now):
             self._image_sids = sids
 
-    def _take_image_counts(self) -> None:
+    def _take_image_counts(self, now: float) -> None:
         counts = self._images.take() if self._images is not None else None
         for key, count in (counts or {}).items():
             s = self.tracker.sessions.get(key)
@@ -500,8 +501,34 @@ class Engine:
                 continue  # that session closed (or was split) while its images were counted
             if count.images is not None:  # a failed count keeps the last known number
                 self.tracker.set_images(key, count.images, count.model_name, count.model_family)
+            if count.units and s.id > 0:
+                self._record_generations(s, count.units, now)
+
+    def _record_generations(self, s: OpenSession, units: Any, now: float, final: bool = False) -> None:
+        """Each prompt or image of the session, with the energy of its own window."""
+        from tray_app.sessions.generations import GenerationRecorder
+
+        recorder = self._recorders.get(s.id)
+        if recorder is None:
+            recorder = self._recorders[s.id] = GenerationRecorder(s.id, s.tool, s.start_ts)
+        self._store_generations(recorder, units, now, final)
+
+    def _store_generations(self, recorder: Any, units: Any, now: float, final: bool) -> None:
+        sid = recorder.session_id
+        try:
+            made = recorder.collect(
+                units, now, lambda t0, t1: self._store.session_samples(sid, t0, t1), final
+            )
+            if made:
+                self._store.add_generations(g.fields() for g in made)
+        except Exception as exc:  # noqa: BLE001 - a per-generation figure must not stop monitoring
+            log.warning("generations of session %s not recorded: %s", sid, exc)
 
     def _after_closes(self) -> None:
+        for sid, _totals in self.tracker.closed:
+            recorder = self._recorders.pop(sid, None)
+            if recorder is not None:  # the last images need no batch mates any more
+                self._store_generations(recorder, (), self._clock(), final=True)
         for sid, totals in self.tracker.closed:
             self._today.closed(sid, totals.get("total_wh"))
             self._period.closed(sid, totals.get("total_wh"))
@@ -570,7 +597,7 @@ class Engine:
             self._next_detect = snap.t + DETECT_EVERY_S
             self._detect(snap, now)
         self._step_idle(snap)
-        self._take_image_counts()
+        self._take_image_counts(now)
         if snap.t >= self._next_images and tracker.sessions:
             self._next_images = snap.t + IMAGES_EVERY_S
             self._count_images(now)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tray_app.store import codec, db, reminders, samples, schema, sessions
+from tray_app.store import codec, db, generations, reminders, samples, schema, sessions
 from tray_app.store.db import StoreError
 from tray_app.system import paths
 from tray_app.system.i18n import _
@@ -384,6 +384,58 @@ class Store:
     def energy_since(self, ts: float) -> float:
         """Wh since `ts` (e.g. the start of today, for reminders), open sessions included."""
         return sessions.energy_since(self._conn, ts)
+
+    @_locked
+    def session_samples(self, session_id: int, t0: float, t1: float) -> list[codec.Sample]:
+        """Full-rate samples of a session between t0 and t1 (whole chunks around them: a few
+        hundred rows at most), buffered ones included. Empty once retention aggregated them."""
+        self._writer.flush(session_id)
+        return samples.load_samples_between(self._conn, session_id, t0, t1)
+
+    # -- generations ---------------------------------------------------------------------------
+
+    @_locked
+    def add_generations(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Store generations (see tray_app.sessions.generations); one already here is kept."""
+        with db.transaction(self._conn):
+            return generations.insert_many(self._conn, rows)
+
+    @_locked
+    def list_generations(
+        self,
+        session_id: int | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+        with_session_uid: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Generations, newest first, with wh_per_image, duration_s and window derived."""
+        return generations.select(
+            self._conn, session_id, since, limit, oldest_first, with_session_uid
+        )
+
+    @_locked
+    def generation_groups(self, since: float | None = None) -> list[generations.Group]:
+        """Generations grouped by model family x size x steps, with median costs."""
+        return generations.groups(self._conn, since)
+
+    @_locked
+    def import_generations(self, records: Sequence[dict[str, Any]]) -> tuple[int, int]:
+        """Generations from an export, each naming its session by `session_uid`. Those whose
+        session is not in the store, or that are already here, are skipped. (added, skipped)"""
+        ids = {
+            uid: sid
+            for uid, sid in self._conn.execute("SELECT uid, id FROM sessions")
+        }
+        rows = []
+        for rec in records:
+            sid = ids.get(rec.get("session_uid"))
+            if sid is None:
+                continue
+            rows.append({**{k: v for k, v in rec.items() if k != "session_uid"}, "session_id": sid})
+        with db.transaction(self._conn):
+            added = generations.insert_many(self._conn, rows)
+        return added, len(records) - added
 
     # -- housekeeping --------------------------------------------------------------------------
 

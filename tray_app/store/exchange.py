@@ -54,9 +54,52 @@ def _row(session: dict[str, Any]) -> dict[str, Any]:
     return {k: session.get(k) for k in EXPORT_FIELDS}
 
 
-def write_json(sessions: Iterable[dict[str, Any]], out: TextIO) -> None:
-    json.dump([_row(s) for s in sessions], out, indent=2, allow_nan=False)
+# A generation as exported: its session is named by uid, so an import elsewhere can link it.
+GENERATION_FIELDS = (
+    "session_uid", "key", "tool", "start_ts", "end_ts", "window", "images", "batch", "gpu_wh",
+    "cpu_wh", "total_wh", "wh_per_image", "model_name", "model_family", "steps", "sampler",
+    "width", "height",
+)  # fmt: skip
+
+
+def _generation_row(g: dict[str, Any]) -> dict[str, Any]:
+    return {k: g.get(k) for k in GENERATION_FIELDS}
+
+
+def write_json(
+    sessions: Iterable[dict[str, Any]],
+    out: TextIO,
+    generations: Iterable[dict[str, Any]] | None = None,
+) -> None:
+    """A JSON array of sessions; with `generations` (rows carrying `session_uid`), each
+    session object holds its own under "generations"."""
+    by_uid: dict[str, list[dict[str, Any]]] | None = None
+    if generations is not None:
+        by_uid = {}
+        for g in generations:
+            row = _generation_row(g)
+            by_uid.setdefault(row.pop("session_uid"), []).append(row)
+    rows = []
+    for s in sessions:
+        row = _row(s)
+        if by_uid is not None:
+            row["generations"] = by_uid.get(s.get("uid"), [])
+        rows.append(row)
+    json.dump(rows, out, indent=2, allow_nan=False)
     out.write("\n")
+
+
+def generations_csv_path(path: Path | str) -> Path:
+    """Where a CSV export keeps its generations: beside it, `name.generations.csv`."""
+    path = Path(path)
+    return path.with_name(path.stem + ".generations.csv")
+
+
+def write_generations_csv(generations: Iterable[dict[str, Any]], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GENERATION_FIELDS)
+    for g in generations:
+        writer.writerow([_cell(g.get(k)) for k in GENERATION_FIELDS])
 
 
 def _cell(value: Any) -> str:
@@ -192,6 +235,27 @@ _FIELDS: dict[str, tuple[Any, tuple[float, float] | None]] = {
 }
 _NULLABLE_REQUIRED = frozenset({"gpu_wh", "cpu_wh"})  # present, but null = not measured
 
+_GENERATION_FIELDS: dict[str, tuple[Any, tuple[float, float] | None]] = {
+    "session_uid": (_text(100), None),
+    "key": (_text(100), None),
+    "tool": (_text(64), None),
+    "start_ts": (_num, (MIN_TS, float("inf"))),
+    "end_ts": (_num, (MIN_TS, float("inf"))),
+    "window": (_choice("exact", "approximate"), None),
+    "images": (_int, (0, 1e6)),
+    "batch": (_int, (1, 1e6)),
+    "gpu_wh": (_num, (0, MAX_WH)),
+    "cpu_wh": (_num, (0, MAX_WH)),
+    "total_wh": (_num, (0, MAX_WH)),
+    "model_name": (_text(200), None),
+    "model_family": (_text(200), None),
+    "steps": (_int, (1, 100_000)),
+    "sampler": (_text(60), None),
+    "width": (_int, (1, 1_000_000)),
+    "height": (_int, (1, 1_000_000)),
+}
+GENERATION_REQUIRED = ("session_uid", "key", "start_ts", "end_ts", "window", "images")
+
 
 def _refuse(path: Path, index: int | None, field: str | None, problem: str) -> ImportRefused:
     if index is None:
@@ -207,22 +271,24 @@ def _refuse(path: Path, index: int | None, field: str | None, problem: str) -> I
     )
 
 
-def validate(raw: Any, path: Path, index: int, csv_text: bool, now: float) -> dict[str, Any]:
-    """One record -> store fields, or ImportRefused naming the record (1-based) and field."""
-    if not isinstance(raw, dict):
-        raise _refuse(path, index, None, _("expected an object with session fields"))
-    for key in REQUIRED:
-        if key not in raw:
-            raise _refuse(path, index, key, _("missing (not a Raison Garder session?)"))
+def _parse_fields(
+    raw: dict[str, Any],
+    table: dict[str, tuple[Any, tuple[float, float] | None]],
+    required: tuple[str, ...],
+    path: Path,
+    index: int,
+    csv_text: bool,
+    nullable: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
-        if key in IGNORED or key not in _FIELDS:
+        if key in IGNORED or key not in table:
             continue  # derived, or from a newer version: recomputed / unknown here
         if value is None or (csv_text and value == ""):
-            if key in REQUIRED and key not in _NULLABLE_REQUIRED:
+            if key in required and key not in nullable:
                 raise _refuse(path, index, key, _("must not be empty"))
             continue
-        parser, bounds = _FIELDS[key]
+        parser, bounds = table[key]
         try:
             parsed = parser(value, csv_text)
         except (TypeError, ValueError):
@@ -241,8 +307,10 @@ def validate(raw: Any, path: Path, index: int, csv_text: bool, now: float) -> di
                 ),
             )
         out[key] = parsed
-    if not out["tool"].strip():
-        raise _refuse(path, index, "tool", _("must not be empty"))
+    return out
+
+
+def _check_span(path: Path, index: int, out: dict[str, Any], now: float) -> None:
     start, end = out["start_ts"], out["end_ts"]
     if end < start:
         raise _refuse(path, index, "end_ts", _("ends before it starts"))
@@ -250,9 +318,36 @@ def validate(raw: Any, path: Path, index: int, csv_text: bool, now: float) -> di
         raise _refuse(path, index, "end_ts", _("lasts more than a year"))
     if end > now + 86400:
         raise _refuse(path, index, "end_ts", _("is in the future"))
-    out.setdefault("duration_s", end - start)
+
+
+def validate(raw: Any, path: Path, index: int, csv_text: bool, now: float) -> dict[str, Any]:
+    """One record -> store fields, or ImportRefused naming the record (1-based) and field."""
+    if not isinstance(raw, dict):
+        raise _refuse(path, index, None, _("expected an object with session fields"))
+    for key in REQUIRED:
+        if key not in raw:
+            raise _refuse(path, index, key, _("missing (not a Raison Garder session?)"))
+    out = _parse_fields(raw, _FIELDS, REQUIRED, path, index, csv_text, _NULLABLE_REQUIRED)
+    if not out["tool"].strip():
+        raise _refuse(path, index, "tool", _("must not be empty"))
+    _check_span(path, index, out, now)
+    out.setdefault("duration_s", out["end_ts"] - out["start_ts"])
     if "total_wh" not in out and ("gpu_wh" in out or "cpu_wh" in out):
         out["total_wh"] = out.get("gpu_wh", 0.0) + out.get("cpu_wh", 0.0)
+    return out
+
+
+def validate_generation(
+    raw: Any, path: Path, index: int, csv_text: bool, now: float
+) -> dict[str, Any]:
+    """One exported generation -> store fields (with `session_uid`), or ImportRefused."""
+    if not isinstance(raw, dict):
+        raise _refuse(path, index, None, _("expected an object with generation fields"))
+    for key in GENERATION_REQUIRED:
+        if key not in raw:
+            raise _refuse(path, index, key, _("missing (not a Raison Garder generation?)"))
+    out = _parse_fields(raw, _GENERATION_FIELDS, GENERATION_REQUIRED, path, index, csv_text)
+    _check_span(path, index, out, now)
     return out
 
 
@@ -262,8 +357,52 @@ def _reject_constant(name: str) -> Any:
 
 def read_import(path: Path | str, now: float | None = None) -> list[dict[str, Any]]:
     """Parse and check a whole file (JSON array or CSV). Raises ImportRefused."""
+    return read_import_all(path, now)[0]
+
+
+def read_import_all(
+    path: Path | str, now: float | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sessions and their generations (nested in JSON; beside a CSV, `name.generations.csv`),
+    all checked before anything is written. Raises ImportRefused."""
     path = Path(path)
     now = time.time() if now is None else now
+    records, kind = _read_records(path, REQUIRED, _("sessions"), now)
+    if kind == "emissions":  # CodeCarbon runs, already checked: no generations there
+        return records, []
+    sessions = [validate(r, path, i, kind == "csv", now) for i, r in enumerate(records, start=1)]
+    generations: list[dict[str, Any]] = []
+    if kind == "json":
+        from tray_app.store.core import import_uid
+
+        seen: dict[tuple[str, float, float], int] = {}
+        for i, (raw, session) in enumerate(zip(records, sessions, strict=True), start=1):
+            if not session.get("uid"):  # as Store.import_sessions would name it
+                key = (session["tool"], session["start_ts"], session["end_ts"])
+                nth = seen[key] = seen.get(key, -1) + 1
+                session["uid"] = import_uid(*key) if nth == 0 else import_uid(*key, nth=nth)
+            nested = raw.get("generations") or []
+            if not isinstance(nested, list):
+                raise _refuse(path, i, "generations", _("expected a list of generations"))
+            for g in nested:
+                if isinstance(g, dict):
+                    g = {**g, "session_uid": session["uid"], "tool": g.get("tool") or session["tool"]}
+                generations.append(validate_generation(g, path, i, False, now))
+    else:
+        side = generations_csv_path(path)
+        if side.exists():
+            rows, _kind = _read_records(side, GENERATION_REQUIRED, _("generations"), now)
+            generations = [
+                validate_generation(r, side, i, True, now) for i, r in enumerate(rows, start=1)
+            ]
+    return sessions, generations
+
+
+def _read_records(
+    path: Path, required: tuple[str, ...], what: str, now: float
+) -> tuple[list[Any], str]:
+    """The raw records of a JSON array or CSV file, and which it was ("json", "csv"); a
+    CodeCarbon emissions.csv comes back as checked sessions ("emissions")."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -292,16 +431,19 @@ def read_import(path: Path | str, now: float | None = None) -> list[dict[str, An
             ) from None
         if not isinstance(records, list):
             raise _refuse(
-                path, None, None, _("not a Raison Garder export (expected a list of sessions)")
+                path,
+                None,
+                None,
+                _("not a Raison Garder export (expected a list of {what})").format(what=what),
             )
-        csv_text = False
+        kind = "json"
     else:
         try:
             reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
             header = reader.fieldnames or []
-            missing = [k for k in REQUIRED if k not in header]
-            if missing and codecarbon.is_emissions_header(header):
-                return _read_emissions(path, reader, now)
+            missing = [k for k in required if k not in header]
+            if missing and required is REQUIRED and codecarbon.is_emissions_header(header):
+                return _read_emissions(path, reader, now), "emissions"
             if missing:
                 raise _refuse(
                     path,
@@ -323,12 +465,15 @@ def read_import(path: Path | str, now: float | None = None) -> list[dict[str, An
             raise _refuse(
                 path, None, None, _("not valid CSV ({error})").format(error=str(exc)[:80])
             ) from None
-        csv_text = True
+        kind = "csv"
     if len(records) > MAX_RECORDS:
         raise _refuse(
-            path, None, None, _("too many sessions (more than {limit})").format(limit=MAX_RECORDS)
+            path,
+            None,
+            None,
+            _("too many {what} (more than {limit})").format(what=what, limit=MAX_RECORDS),
         )
-    return [validate(r, path, i, csv_text, now) for i, r in enumerate(records, start=1)]
+    return records, kind
 
 
 def _read_emissions(path: Path, reader: csv.DictReader, now: float) -> list[dict[str, Any]]:

@@ -187,6 +187,20 @@ def load_samples(conn: sqlite3.Connection, session_id: int) -> list[Sample]:
     return out
 
 
+def load_samples_between(
+    conn: sqlite3.Connection, session_id: int, t0: float, t1: float
+) -> list[Sample]:
+    """The samples of the chunks that overlap [t0, t1], in time order."""
+    out: list[Sample] = []
+    for start, data in conn.execute(
+        "SELECT t0, data FROM samples WHERE session_id = ? AND t0 <= ? AND t1 >= ? "
+        "ORDER BY t0, id",
+        (session_id, t1, t0),
+    ):
+        out.extend(codec.unpack(start, data))
+    return out
+
+
 def load_minutes(conn: sqlite3.Connection, session_id: int) -> list[codec.MinuteRecord]:
     out: list[codec.MinuteRecord] = []
     for hour, data in conn.execute(

@@ -101,6 +101,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # v4 -> v5: energy saved by freeing an idle tool's GPU memory (an estimate: the measured
     # drop in draw times how long the tool then stayed idle).
     ("ALTER TABLE sessions ADD COLUMN saved_wh REAL",),
+    # v5 -> v6: energy per generation (a ComfyUI prompt, or an image or batch a tool saved).
+    # `key` (prompt id, or a hash of the image path) makes re-reads and re-imports idempotent.
+    # Kept as long as their session (ON DELETE CASCADE; retention aggregates samples only).
+    (
+        """CREATE TABLE generations (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            tool TEXT NOT NULL,
+            start_ts REAL NOT NULL,
+            end_ts REAL NOT NULL,
+            window_kind TEXT NOT NULL CHECK (window_kind IN ('exact', 'approximate')),
+            images INTEGER NOT NULL DEFAULT 0,
+            batch INTEGER,
+            gpu_wh REAL,
+            cpu_wh REAL,
+            total_wh REAL,
+            model_name TEXT,
+            model_family TEXT,
+            steps INTEGER,
+            sampler TEXT,
+            width INTEGER,
+            height INTEGER,
+            UNIQUE (session_id, key)
+        )""",
+        "CREATE INDEX generations_start ON generations (start_ts)",
+    ),
 )
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
