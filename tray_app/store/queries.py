@@ -148,11 +148,37 @@ def period_extras(store: Store, since_ts: float | None) -> dict[str, Any]:
         [since_ts if since_ts is not None else float("-inf")],
     )[0]
     wh, images, estimated, unknown = row[0], row[1], row[2] or 0, row[3] or 0
+    idle_wh, saved_wh = idle_and_saved(store, since_ts)
     return {
         "wh_per_image": wh / images if wh is not None and images else None,
         "estimated": int(estimated),
         "unknown": int(unknown),
+        "idle_wh": idle_wh,
+        "saved_wh": saved_wh,
     }
+
+
+def idle_and_saved(store: Store, since_ts: float | None) -> tuple[float | None, float | None]:
+    """(Wh drawn while tools sat idle, Wh saved by freeing their GPU memory, an estimate) for the
+    sessions started since `since_ts`; None where no session says."""
+    row = _execute(
+        store, "SELECT SUM(idle_wh), SUM(saved_wh) FROM sessions WHERE start_ts >= ?",
+        [since_ts if since_ts is not None else float("-inf")],
+    )[0]
+    return row[0], row[1]
+
+
+def idle_by_day(store: Store, since_ts: float, day_start_hour: int) -> dict[str, tuple[float, float]]:
+    """YYYY-MM-DD -> (idle Wh, saved Wh) per logical day (a session counts on the day it
+    started, as in Store.daily_totals); days without either are absent."""
+    shift = f"-{int(day_start_hour)} hours"
+    rows = _execute(
+        store,
+        "SELECT date(start_ts, 'unixepoch', 'localtime', ?) AS d, COALESCE(SUM(idle_wh), 0), "
+        "COALESCE(SUM(saved_wh), 0) FROM sessions WHERE start_ts >= ? GROUP BY d",
+        [shift, since_ts],
+    )
+    return {r[0]: (float(r[1]), float(r[2])) for r in rows if r[1] or r[2]}
 
 
 def session_reminders(store: Store, session: dict[str, Any]) -> list[dict[str, Any]]:

@@ -64,7 +64,8 @@ def axis_label(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def day_tooltip(day: Day) -> str:
+def day_tooltip(day: Day, idle: tuple[float, float] | None = None) -> str:
+    """`idle`: (Wh drawn by idle tools, Wh saved by freeing them) that day, when any."""
     key, gpu, cpu, images = day
     d = date.fromisoformat(key)
     title = locale().toString(d, QLocale.FormatType.LongFormat)
@@ -77,6 +78,12 @@ def day_tooltip(day: Day) -> str:
     ]
     if images:
         lines.append(fmt.images_text(images))
+    if idle is not None:
+        from tray_app.ui.history.panels import idle_text
+
+        line = idle_text(*idle)
+        if line:
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -91,6 +98,7 @@ class DayChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.days: list[Day] = []
+        self.idle: dict[str, tuple[float, float]] = {}  # day -> (idle Wh, saved Wh)
         self.hover: int | None = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -101,8 +109,9 @@ class DayChart(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(720, 200)
 
-    def set_days(self, days: list[Day]) -> None:
+    def set_days(self, days: list[Day], idle: dict[str, tuple[float, float]] | None = None) -> None:
         self.days = list(days)
+        self.idle = dict(idle or {})  # day -> (idle Wh, saved Wh), for the tooltip
         self.hover = None
         self.setAccessibleDescription(self.summary())
         self.update()
@@ -225,13 +234,13 @@ class DayChart(QWidget):
             if i is None:
                 QToolTip.hideText()
             else:
-                QToolTip.showText(e.globalPos(), day_tooltip(self.days[i]), self)
+                QToolTip.showText(e.globalPos(), self.tooltip_at(e.pos().x()) or "", self)
             return True
         return super().event(e)
 
     def tooltip_at(self, x: float) -> str | None:
         i = self.index_at(x)
-        return None if i is None else day_tooltip(self.days[i])
+        return None if i is None else day_tooltip(self.days[i], self.idle.get(self.days[i][0]))
 
     def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         i = self.index_at(e.position().x())
@@ -269,7 +278,7 @@ class DayChart(QWidget):
         r = self.plot_rect()
         x = r.left() + (self.hover + 0.5) * r.width() / len(self.days)
         QToolTip.showText(self.mapToGlobal(QPoint(int(x), int(r.top()))),
-                          day_tooltip(self.days[self.hover]), self)
+                          day_tooltip(self.days[self.hover], self.idle.get(self.days[self.hover][0])), self)
 
     def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802
         self.update()

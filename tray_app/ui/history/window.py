@@ -117,6 +117,7 @@ class HistoryWindow(QMainWindow):
                 self.problem = str(exc)
         self.rates = q.rates()
         self.daily: list[tuple[str, float, float, int | None]] = []
+        self.idle_days: dict[str, tuple[float, float]] = {}
         self.model: SessionTableModel | None = None
         self._build()
         if self.store is not None:
@@ -368,6 +369,8 @@ class HistoryWindow(QMainWindow):
         for key, (totals, extras) in self.cards_totals.items():
             self.cards[key].set_values(totals, extras)
         self.daily = store.daily_totals(CALENDAR_DAYS, h, self.now())
+        first = date.fromisoformat(self.daily[0][0]) if self.daily else today
+        self.idle_days = q.idle_by_day(store, store_sessions.day_start(first, h), h)
         self._show_range()
         self.calendar.set_days(self.daily)
         self._fill_tools(q.tools(store))
@@ -385,7 +388,7 @@ class HistoryWindow(QMainWindow):
 
     def _show_range(self) -> None:
         days = int(self.range_combo.currentData() or CHART_RANGES[0])
-        self.day_chart.set_days(self.daily[-days:])
+        self.day_chart.set_days(self.daily[-days:], self.idle_days)
 
     # ---- filter -------------------------------------------------------------------------------
     def current_filter(self) -> q.Filter:
