@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from tray_app.system.i18n import _
@@ -60,12 +61,10 @@ def run(args: argparse.Namespace) -> int:
         writer(sys.stdout)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            writer(out)
+        _write_private(args.output, writer)
         if args.format == "csv" and gens:  # a CSV holds one table: generations go beside it
             side = generations_csv_path(args.output)
-            with open(side, "w", encoding="utf-8", newline="") as out:
-                write_generations_csv(gens, out)
+            _write_private(str(side), lambda out: write_generations_csv(gens, out))
             print(
                 _("Exported {n} generations to {file}.").format(n=len(gens), file=side),
                 file=sys.stderr,
@@ -82,3 +81,25 @@ def run(args: argparse.Namespace) -> int:
         _("Exported {n} sessions to {file}.").format(n=len(rows), file=args.output), file=sys.stderr
     )
     return 0
+
+
+def _write_private(target: str, write: Callable[[TextIO], None]) -> None:
+    """A file only the user can read (the history is theirs), written all or nothing. A target
+    that is not a regular file (a pipe, /dev/stdout) is written as it is."""
+    import io
+    import os
+    import stat
+
+    from tray_app.system.atomic import atomic_write
+
+    try:
+        regular = stat.S_ISREG(os.stat(target).st_mode)
+    except FileNotFoundError:
+        regular = True
+    if not regular:
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        return
+    buffer = io.StringIO(newline="")
+    write(buffer)
+    atomic_write(target, buffer.getvalue())

@@ -15,10 +15,8 @@ fully flat hand-written files are read too.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from tray_app.config.schema import (
     validate,
 )
 from tray_app.config.typed import TypedSettings, build
+from tray_app.system.atomic import atomic_write
 from tray_app.system.i18n import _
 from tray_app.system.paths import FolderProblem, config_dir
 
@@ -54,7 +53,6 @@ __all__ = [
     "load_settings",
     "save_settings",
     "settings_path",
-    "atomic_write_text",
 ]
 
 FILE_NAME = "settings.json"
@@ -268,32 +266,6 @@ def _unknown_problem(path: Path, unknown: Mapping[str, Any]) -> str:
 # --- writing --------------------------------------------------------------------------------
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write `text` so that `path` holds either its old content or the new one, never a mix:
-    a temp file in the same folder, fsync, then an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
-                os.fchmod(handle.fileno(), mode)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError, AttributeError):
-        # Make the rename itself durable (POSIX only; Windows cannot open a directory).
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def save_settings(values: Mapping[str, Any], path: Path | None = None) -> Path:
     """Validate `values` (any subset of the keys; missing ones are defaults) and write them.
 
@@ -332,5 +304,5 @@ def save_settings(values: Mapping[str, Any], path: Path | None = None) -> Path:
     for key in sorted(kept):
         # Unknown keys go back flat: a dotted top-level key reads the same and cannot collide.
         document.setdefault(key, kept[key])
-    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return path

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -456,12 +455,11 @@ def load_engine(
 
 
 def save_engine(engine: ReminderEngine, path: Path) -> str | None:
-    """Write atomically (temp file + rename); returns a message for the user on failure."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write atomically and privately; returns a message for the user on failure."""
+    from tray_app.system.atomic import atomic_write
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(engine.to_dict(), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(engine.to_dict(), ensure_ascii=False))
     except OSError as exc:
         return _("Could not save the reminder memory to {path} ({error}).").format(
             path=path, error=exc.strerror or exc

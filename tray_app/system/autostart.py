@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from tray_app import APP_ID, APP_NAME
+from tray_app.system.atomic import atomic_write
 
 DESKTOP_FILE = f"{APP_ID}.desktop"
 MAC_LABEL = "org.raison-garder.tray"
@@ -120,7 +121,7 @@ class XdgAutostart:
         root = _source_root()
         if root and command[1:2] == ["-m"]:
             lines.append(f"Path={root}")
-        _write_atomic(self.path, "\n".join(lines) + "\n")
+        atomic_write(self.path, "\n".join(lines) + "\n")
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -158,7 +159,7 @@ class MacLaunchAgent:
         root = _source_root()
         if root and list(command[1:2]) == ["-m"]:
             plist["WorkingDirectory"] = root
-        _write_atomic(self.path, plistlib.dumps(plist).decode("utf-8"))
+        atomic_write(self.path, plistlib.dumps(plist).decode("utf-8"))
 
     def disable(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -241,13 +242,8 @@ def apply_first_run_default(backend: Backend, marker_dir: Path, wanted: bool = T
     if wanted and not backend.is_enabled():
         backend.enable(launch_command())
         wrote = True
-    marker_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text("1\n", encoding="utf-8")
+    atomic_write(marker, "1\n")
     return wrote
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tray_app.system import paths
+from tray_app.system.atomic import atomic_write
 from tray_app.system.i18n import _
 
 LOCK_NAME = "instance.lock"
@@ -122,6 +123,7 @@ class InstanceLock:
             server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 server.bind(os.fsdecode(sock_path))
+                os.chmod(sock_path, 0o600)  # bind() follows the umask; before anyone can connect
                 server.listen(4)
             except OSError:
                 server.close()
@@ -139,11 +141,7 @@ class InstanceLock:
 
     def _write_info(self, endpoint: dict[str, object]) -> None:
         info = {"pid": os.getpid(), "kind": self.kind, "token": self._token, **endpoint}
-        tmp = self.directory / (INFO_NAME + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the token is a secret
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(info, fh)
-        os.replace(tmp, self.directory / INFO_NAME)
+        atomic_write(self.directory / INFO_NAME, json.dumps(info))  # 0600: the token is a secret
 
     def serve(self, on_command: Callable[[str], None]) -> None:
         """Answer commands in a daemon thread; `on_command` runs in that thread."""

@@ -74,11 +74,41 @@ def _ensure_private_dir(path: Path, env: str) -> Path:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise FolderProblem(path, folder_problem(path, env, exc) or str(exc)) from exc
+    return check_private_dir(path, env)
+
+
+_checked: set[Path] = set()
+
+
+def check_private_dir(path: Path, env: str = ENV_DATA_DIR) -> Path:
+    """Refuse (FolderProblem) a folder someone else owns or may write to: they could plant
+    links or swap our files (the instance token, the settings). A missing folder is fine."""
+    if not hasattr(os, "getuid") or path in _checked:  # Windows: the profile's ACLs keep others out
+        return path
+    try:
+        st = path.stat()
+    except OSError:
+        return path
+    from tray_app.system.i18n import _
+
+    if st.st_uid != os.getuid():
+        raise FolderProblem(path, _(
+            "{path} belongs to another user (uid {uid}), so Raison Garder will not use it. Point "
+            "{variable} at a folder of yours, or remove that one."
+        ).format(path=path, uid=st.st_uid, variable=env))
+    if st.st_mode & 0o022:
+        raise FolderProblem(path, _(
+            "{path} can be written by other users, so Raison Garder will not use it. Make it "
+            "yours only with: chmod 700 {path}"
+        ).format(path=path))
+    # Checked once per process: the monitor must not stop over a chmod made while it runs.
+    _checked.add(path)
     return path
 
 
 def data_dir(create: bool = True) -> Path:
-    """Raises FolderProblem when `create` and the folder cannot be made."""
+    """Raises FolderProblem when `create` and the folder cannot be made, and when it is not
+    private to the user (see check_private_dir)."""
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         path = Path(env).expanduser()
@@ -86,11 +116,12 @@ def data_dir(create: bool = True) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
-    return _ensure_private_dir(path, ENV_DATA_DIR) if create else path
+    return _ensure_private_dir(path, ENV_DATA_DIR) if create else check_private_dir(path, ENV_DATA_DIR)
 
 
 def config_dir(create: bool = True) -> Path:
-    """Raises FolderProblem when `create` and the folder cannot be made."""
+    """Raises FolderProblem when `create` and the folder cannot be made, and when it is not
+    private to the user (see check_private_dir)."""
     env = os.environ.get(ENV_CONFIG_DIR)
     if env:
         path = Path(env).expanduser()
@@ -98,7 +129,8 @@ def config_dir(create: bool = True) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_config_dir(APP_ID, appauthor=False))
-    return _ensure_private_dir(path, ENV_CONFIG_DIR) if create else path
+    return _ensure_private_dir(path, ENV_CONFIG_DIR) if create else check_private_dir(
+        path, ENV_CONFIG_DIR)
 
 
 def powercap_root() -> Path:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from tray_app.system.atomic import atomic_write
 from tray_app.system.paths import data_dir
 
 FILE_NAME = "tray_state.json"
@@ -30,11 +30,7 @@ def write_ui_state(directory: Path | None = None, **updates: Any) -> None:
     doctor then says "unknown", which is better than stopping the tray over it."""
     state = read_ui_state(directory)
     state.update(updates, checked_at=time.time())
-    path = _path(directory)
-    tmp = path.with_suffix(".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp.write_text(json.dumps(state), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(_path(directory), json.dumps(state))
     except OSError:
         pass
