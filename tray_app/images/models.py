@@ -10,6 +10,10 @@ Reference figures (Wh per image):
 - Luccioni, Jernite, Strubell, "Power Hungry Processing: Watts Driving the Cost of AI
   Deployment?", FAccT 2024 (arXiv:2311.16863): image generation averaged 2.907 kWh per 1000
   inferences across the models they measured.
+- ML.ENERGY leaderboard (Zeus), text-to-image at batch 1 on an A100 40 GB, GPU energy only:
+  https://ml.energy/leaderboard. Its figures are well below AI Energy Score's for the same
+  models: hardware, steps and image size differ, which is why every figure is shown with its
+  source, hardware and date.
 """
 
 from __future__ import annotations
@@ -123,23 +127,45 @@ class Reference:
     model: str  # the model the figure was measured on
     source: str
     url: str
+    # Shown beside the figure, because figures differ several-fold between benchmarks for one
+    # model: what it was measured on, when it was published, and with how many steps.
+    hardware: str = ""
+    published: str = ""
+    steps: int | None = None
+    gpu_only: bool = True
 
 
 AI_ENERGY_SCORE = "AI Energy Score (Hugging Face), NVIDIA H100, GPU only"
 AI_ENERGY_SCORE_URL = "https://huggingface.co/spaces/AIEnergyScore/Leaderboard"
 
+_AES = {"hardware": "NVIDIA H100", "published": "2025"}
 REFERENCES: dict[str, Reference] = {
     SDXL: Reference(
-        SDXL, 1.64, "stabilityai/stable-diffusion-xl-base-1.0", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL
+        SDXL, 1.64, "stabilityai/stable-diffusion-xl-base-1.0", AI_ENERGY_SCORE,
+        AI_ENERGY_SCORE_URL, **_AES,
     ),
     SD21: Reference(
-        SD21, 0.53, "stabilityai/stable-diffusion-2-1", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL
+        SD21, 0.53, "stabilityai/stable-diffusion-2-1", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL,
+        **_AES,
     ),
     SDXL_TURBO: Reference(
-        SDXL_TURBO, 0.39, "stabilityai/sdxl-turbo", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL
+        SDXL_TURBO, 0.39, "stabilityai/sdxl-turbo", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL, **_AES
     ),
-    SD15: Reference(SD15, 0.20, "SD 1.5-class models", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL),
-}
+    SD15: Reference(
+        SD15, 0.20, "SD 1.5-class models", AI_ENERGY_SCORE, AI_ENERGY_SCORE_URL, **_AES
+    ),
+}  # fmt: skip
+
+# ML.ENERGY leaderboard (Zeus), text-to-image at batch 1, GPU energy only, on an A100 40 GB.
+ML_ENERGY = "ML.ENERGY leaderboard"
+ML_ENERGY_URL = "https://ml.energy/leaderboard"
+_MLE = {"hardware": "NVIDIA A100 40 GB", "published": "2024"}
+OTHER_REFERENCES: tuple[Reference, ...] = (
+    Reference(SDXL, 0.60, "stabilityai/stable-diffusion-xl-base-1.0", ML_ENERGY, ML_ENERGY_URL,
+              steps=50, **_MLE),
+    Reference(SD21, 0.24, "stabilityai/stable-diffusion-2-1", ML_ENERGY, ML_ENERGY_URL, **_MLE),
+    Reference(SDXL_TURBO, 0.14, "stabilityai/sdxl-turbo", ML_ENERGY, ML_ENERGY_URL, **_MLE),
+)  # fmt: skip
 
 # Luccioni et al. 2024: 2.907 kWh per 1000 images = 2.907 Wh per image, all models averaged.
 AVERAGE_REFERENCE = Reference(
@@ -148,7 +174,17 @@ AVERAGE_REFERENCE = Reference(
     "average of the image-generation models measured",
     "Luccioni, Jernite, Strubell, Power Hungry Processing (FAccT 2024)",
     "https://arxiv.org/abs/2311.16863",
+    hardware="NVIDIA A100 80 GB",
+    published="2024",
 )
+
+
+def published_references(family: str | None) -> list[Reference]:
+    """Every published figure we know for a family, lowest first; the all-model average when
+    none is known. Shown together: no single figure is "the" cost of a model."""
+    refs = [r for r in (REFERENCES.get(family or UNKNOWN), *OTHER_REFERENCES) if r is not None]
+    refs = [r for r in refs if r.family == family]
+    return sorted(refs, key=lambda r: r.wh_per_image) or [AVERAGE_REFERENCE]
 
 
 def family_from_name(name: str | None) -> str:

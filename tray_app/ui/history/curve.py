@@ -1,4 +1,5 @@
-"""One session's power curve: GPU and CPU stacked, idle spans shaded, reminders marked.
+"""One session's power curve: GPU and CPU stacked, idle spans shaded, reminders marked, and
+each generation's window as a bar along the bottom (solid: exact; hatched: approximate).
 
 A four-hour session holds ~14 000 samples; the curve is first reduced to at most one bucket per
 few pixels (mean power, share of active time), so painting costs the same for any length.
@@ -14,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QHelpEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from tray_app.system.i18n import _
@@ -22,6 +32,8 @@ from tray_app.ui.history.charts import CPU_COLOUR, GPU_COLOUR, mix, nice_step
 
 Sample = tuple[float, "float | None", "float | None", "int | None"]
 REMINDER_COLOUR = QColor("#c0392b")
+GENERATION_COLOURS = (QColor("#8e44ad"), QColor("#b07cc6"))  # alternate, so neighbours show
+GENERATION_BAR_H = 7
 MAX_BUCKETS = 400
 
 
@@ -73,6 +85,7 @@ class CurveWidget(QWidget):
         self.samples: list[Sample] = []
         self.t0 = self.t1 = 0.0
         self.reminders: list[dict[str, Any]] = []
+        self.generations: list[dict[str, Any]] = []
         self._cache: tuple[int, list[Bucket]] | None = None
         self.setMinimumHeight(170)
         self.setMouseTracking(True)
@@ -87,6 +100,7 @@ class CurveWidget(QWidget):
         start_ts: float | None = None,
         end_ts: float | None = None,
         reminders: Sequence[dict[str, Any]] = (),
+        generations: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.samples = list(samples)
         times = [s[0] for s in self.samples]
@@ -95,6 +109,10 @@ class CurveWidget(QWidget):
         if self.t1 <= self.t0:
             self.t1 = self.t0 + 1
         self.reminders = [r for r in reminders if self.t0 <= r["ts"] <= self.t1]
+        self.generations = sorted(
+            (g for g in generations if g["end_ts"] >= self.t0 and g["start_ts"] <= self.t1),
+            key=lambda g: g["start_ts"],
+        )
         self._cache = None
         self.update()
 
@@ -169,8 +187,9 @@ class CurveWidget(QWidget):
             CPU_COLOUR,
             y_of,
         )
-        # Reminders: a dashed line and a small flag each.
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        self._generation_bars(p, r)
+        # Reminders: a dashed line and a small flag each.
         pen = QPen(REMINDER_COLOUR, 1.5, Qt.PenStyle.DashLine)
         for rem in self.reminders:
             x = self.x_of(rem["ts"])
@@ -229,10 +248,30 @@ class CurveWidget(QWidget):
             p.setPen(QPen(colour.darker(115), 1.2))
             p.drawPath(edge)
 
+    def _generation_bars(self, p: QPainter, r: QRectF) -> None:
+        """One bar per generation along the plot's bottom edge, at least 2 px wide."""
+        y = r.bottom() - GENERATION_BAR_H
+        for i, g in enumerate(self.generations):
+            x0 = max(r.left(), self.x_of(g["start_ts"]))
+            x1 = min(r.right(), self.x_of(g["end_ts"]))
+            rect = QRectF(x0, y, max(2.0, x1 - x0), GENERATION_BAR_H)
+            colour = GENERATION_COLOURS[i % 2]
+            if g.get("window") == "exact":
+                p.fillRect(rect, colour)
+            else:  # approximate: hatched, so it does not read as exact
+                p.fillRect(rect, QBrush(colour, Qt.BrushStyle.BDiagPattern))
+                p.setPen(QPen(colour, 1))
+                p.drawRect(rect)
+
+    def generation_at(self, ts: float) -> dict[str, Any] | None:
+        return next((g for g in self.generations if g["start_ts"] <= ts <= g["end_ts"]), None)
+
     def _legend(self, p: QPainter, line_h: int, idle: QColor) -> None:
         fm = p.fontMetrics()
         x = self.width() - self.MARGIN_R
         items = [(_("GPU"), GPU_COLOUR), (_("CPU"), CPU_COLOUR), (_("idle"), idle)]
+        if self.generations:
+            items.append((_("generation"), GENERATION_COLOURS[0]))
         if self.reminders:
             items.append((_("reminder"), REMINDER_COLOUR))
         for label, colour in reversed(items):
@@ -269,12 +308,18 @@ class CurveWidget(QWidget):
             return _("unknown") if w is None else _("{w:.0f} W").format(w=w)
 
         state = "" if b.active is None else (_("active") if b.active >= 0.5 else _("idle"))
-        return _("{time}: GPU {gpu}, CPU {cpu} {state}").format(
+        text = _("{time}: GPU {gpu}, CPU {cpu} {state}").format(
             time=datetime.fromtimestamp(ts).strftime("%H:%M:%S"),
             gpu=watts(b.gpu_w),
             cpu=watts(b.cpu_w),
             state=f"({state})" if state else "",
         ).strip()
+        gen = self.generation_at(ts)
+        if gen is not None:
+            from tray_app.ui.history.generations_text import generation_tooltip
+
+            text += "\n\n" + generation_tooltip(gen)
+        return text
 
     def event(self, e: QEvent) -> bool:
         if e.type() == QEvent.Type.ToolTip and isinstance(e, QHelpEvent):

@@ -8,13 +8,18 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -154,11 +159,23 @@ class DetailPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(form_host)
+        # The session's figures, and its generations one click away.
+        self.generations = GenerationList()
+        self.generations_title = _label()
+        gen_page = QWidget()
+        gen_layout = QVBoxLayout(gen_page)
+        gen_layout.setContentsMargins(0, 4, 0, 0)
+        gen_layout.addWidget(self.generations_title)
+        gen_layout.addWidget(self.generations, 1)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(scroll, _("Figures"))
+        self.pages.addTab(gen_page, _("Generations"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addLayout(head)
         layout.addWidget(self.curve)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.pages, 1)
         self.session: dict[str, Any] | None = None
 
     @staticmethod
@@ -189,14 +206,34 @@ class DetailPanel(QWidget):
         }[key]
 
     def show_session(
-        self, s: dict[str, Any], curve: Sequence[Sample], reminders: Sequence[dict[str, Any]]
+        self,
+        s: dict[str, Any],
+        curve: Sequence[Sample],
+        reminders: Sequence[dict[str, Any]],
+        generations: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.session = s
         approx = fmt.is_estimated(s)
         self.title.setText(
             _("Session {id} · {tool}").format(id=s["id"], tool=fmt.tool_label(s.get("tool")))
         )
-        self.curve.set_curve(curve, s.get("start_ts"), s.get("end_ts"), reminders)
+        self.curve.set_curve(curve, s.get("start_ts"), s.get("end_ts"), reminders, generations)
+        self.generations_title.setText(
+            _("Each prompt or image of this session, with the energy drawn over its own window "
+              "(marked along the bottom of the curve). Hover one for its details.")
+            if generations
+            else _("No generations recorded for this session")
+        )
+        self.generations.set_generations(generations)
+        self.generations.setVisible(bool(generations))
+        self.pages.setTabText(
+            1,
+            ngettext("{n} generation", "{n} generations", len(generations)).format(
+                n=len(generations)
+            )
+            if generations
+            else _("Generations"),
+        )
 
         def watts(w: float | None) -> str:
             return _("unknown") if w is None else _("{w:.0f} W").format(w=w)
@@ -256,6 +293,57 @@ class DetailPanel(QWidget):
 
             text += "\n" + comparison_sentence(per, family)
         return text
+
+
+class GenerationList(QTreeWidget):
+    """A session's generations, oldest first: one row each, its settings and its energy.
+    Approximate windows are in italics and their figures carry ≈."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from tray_app.ui.history import generations_text as gt
+
+        self._gt = gt
+        self.setAccessibleName(_("Generations"))
+        self.setRootIsDecorated(False)
+        self.setAlternatingRowColors(True)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setHeaderLabels(
+            [_("Ended"), _("Images"), _("Energy"), _("Per image"), _("Seconds"), _("Window"),
+             _("Settings")]  # fmt: skip
+        )
+        self.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(True)
+
+    def set_generations(self, generations: Sequence[dict[str, Any]]) -> None:
+        gt = self._gt
+        self.clear()
+        items = []
+        for g in generations:
+            approx = gt.is_approximate(g)
+            item = QTreeWidgetItem(
+                [
+                    fmt.local_time(g["end_ts"], "%H:%M:%S"),
+                    str(g.get("images") or 0),
+                    gt.wh(g.get("total_wh"), approx),
+                    gt.wh(g.get("wh_per_image"), approx) if g.get("images") else "-",
+                    gt.seconds(g.get("duration_s")),
+                    gt.window_label(g.get("window")),
+                    gt.settings_text(g),
+                ]
+            )
+            tip = gt.generation_tooltip(g)
+            for col in range(self.columnCount()):
+                item.setToolTip(col, tip)
+                if col in (1, 2, 3, 4):
+                    item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if approx:
+                    font = item.font(col)
+                    font.setItalic(True)
+                    item.setFont(col, font)
+            items.append(item)
+        self.addTopLevelItems(items)
 
 
 class EmptyState(QWidget):

@@ -43,6 +43,7 @@ from tray_app.store import sessions as store_sessions
 from tray_app.system.i18n import _, ngettext
 from tray_app.ui.history import format as fmt
 from tray_app.ui.history.charts import DayChart, YearCalendar
+from tray_app.ui.history.costs import CostsView
 from tray_app.ui.history.model import COLUMNS, SessionTableModel, cell
 from tray_app.ui.history.model import header as header_text
 from tray_app.ui.history.panels import DetailPanel, EmptyState, TotalsCard
@@ -171,6 +172,10 @@ class HistoryWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(day_tab, _("Per &day"))
         self.tabs.addTab(year_tab, _("&Year at a glance"))
+        self.costs = CostsView()
+        self.costs_stale = True  # read when the tab is shown, not when the window opens
+        self.tabs.addTab(self.costs, _("What &costs what"))
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.day_chart.day_selected.connect(self.filter_day)
         self.calendar.day_selected.connect(self.filter_day)
 
@@ -339,6 +344,24 @@ class HistoryWindow(QMainWindow):
         self.refresh_summary()
         if self.model is not None:
             self.model.reload()
+        self.costs_stale = True
+        self._tab_changed(self.tabs.currentIndex())
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.costs and self.costs_stale:
+            self.load_costs()
+
+    def load_costs(self) -> None:
+        """Group the generations for "What costs what" (one pass over them)."""
+        if self.store is None:
+            return
+        try:
+            groups = self.store.generation_groups()
+        except StoreError as exc:
+            self._store_error(exc)
+            return
+        self.costs.set_groups(groups)
+        self.costs_stale = False
 
     def refresh_summary(self) -> None:
         self.rates = q.rates()
@@ -480,10 +503,11 @@ class HistoryWindow(QMainWindow):
         try:
             curve = self.store.session_curve(session["id"])
             reminders = q.session_reminders(self.store, session)
+            generations = self.store.list_generations(session_id=session["id"], oldest_first=True)
         except StoreError as exc:
             self._store_error(exc)
             return
-        self.detail.show_session(session, curve, reminders)
+        self.detail.show_session(session, curve, reminders, generations)
         if not self.detail.isVisible():
             self.detail.show()
             width = self.splitter.width()
