@@ -75,6 +75,7 @@ def test_a_session_without_generations_says_so(window):
     window.show_detail(s)
     assert window.detail.generations.isHidden()
     assert "No generations" in window.detail.generations_title.text()
+    assert not window.detail.generations_title.isHidden()
     assert window.detail.pages.tabText(1) == "Generations"
 
 

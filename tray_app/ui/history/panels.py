@@ -218,11 +218,13 @@ class DetailPanel(QWidget):
             _("Session {id} · {tool}").format(id=s["id"], tool=fmt.tool_label(s.get("tool")))
         )
         self.curve.set_curve(curve, s.get("start_ts"), s.get("end_ts"), reminders, generations)
-        self.generations_title.setText(
+        # The explanation is a tooltip: the detail column is narrow, the curve needs the room.
+        self.generations_title.setText(_("No generations recorded for this session"))
+        self.generations_title.setVisible(not generations)
+        self.pages.setTabToolTip(
+            1,
             _("Each prompt or image of this session, with the energy drawn over its own window "
-              "(marked along the bottom of the curve). Hover one for its details.")
-            if generations
-            else _("No generations recorded for this session")
+              "(marked along the bottom of the curve). Hover one for its details."),
         )
         self.generations.set_generations(generations)
         self.generations.setVisible(bool(generations))
