@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         with store:
-            added, skipped = store.import_sessions(records)
-            gen_added = store.import_generations(generations)[0] if generations else 0
+            added, skipped, gen_added = store.import_all(records, generations)
     except StoreError as exc:
         print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
         return 1

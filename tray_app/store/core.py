@@ -301,24 +301,38 @@ class Store:
         record without uid gets one derived from the file's content (tool, start, end, and how
         many identical ones came before it in the file), so importing the same file twice adds
         its sessions once."""
+        with db.transaction(self._conn):
+            return self._insert_sessions(records)
+
+    @_locked
+    def import_all(
+        self, records: Sequence[dict[str, Any]], generation_records: Sequence[dict[str, Any]]
+    ) -> tuple[int, int, int]:
+        """Sessions and their generations in ONE transaction: a failure half-way (disk full)
+        leaves nothing imported. Returns (sessions added, sessions skipped, generations added)."""
+        with db.transaction(self._conn):
+            added, skipped = self._insert_sessions(records)
+            gen_added = self._insert_generations(generation_records)
+        return added, skipped, gen_added
+
+    def _insert_sessions(self, records: Sequence[dict[str, Any]]) -> tuple[int, int]:
         added = skipped = 0
         seen: dict[tuple[str, float, float], int] = {}
-        with db.transaction(self._conn):
-            for rec in records:
-                fields = dict(rec)
-                if not fields.get("uid"):
-                    key = (fields["tool"], fields["start_ts"], fields["end_ts"])
-                    nth = seen[key] = seen.get(key, -1) + 1
-                    fields["uid"] = import_uid(*key) if nth == 0 else import_uid(*key, nth=nth)
-                exists = self._conn.execute(
-                    "SELECT 1 FROM sessions WHERE uid = ? LIMIT 1", (fields["uid"],)
-                ).fetchone()
-                if exists:
-                    skipped += 1
-                    continue
-                fields.setdefault("status", "complete")
-                sessions.insert(self._conn, fields)
-                added += 1
+        for rec in records:
+            fields = dict(rec)
+            if not fields.get("uid"):
+                key = (fields["tool"], fields["start_ts"], fields["end_ts"])
+                nth = seen[key] = seen.get(key, -1) + 1
+                fields["uid"] = import_uid(*key) if nth == 0 else import_uid(*key, nth=nth)
+            exists = self._conn.execute(
+                "SELECT 1 FROM sessions WHERE uid = ? LIMIT 1", (fields["uid"],)
+            ).fetchone()
+            if exists:
+                skipped += 1
+                continue
+            fields.setdefault("status", "complete")
+            sessions.insert(self._conn, fields)
+            added += 1
         return added, skipped
 
     # -- reading -------------------------------------------------------------------------------
@@ -423,6 +437,13 @@ class Store:
     def import_generations(self, records: Sequence[dict[str, Any]]) -> tuple[int, int]:
         """Generations from an export, each naming its session by `session_uid`. Those whose
         session is not in the store, or that are already here, are skipped. (added, skipped)"""
+        with db.transaction(self._conn):
+            added = self._insert_generations(records)
+        return added, len(records) - added
+
+    def _insert_generations(self, records: Sequence[dict[str, Any]]) -> int:
+        if not records:
+            return 0
         ids = {
             uid: sid
             for uid, sid in self._conn.execute("SELECT uid, id FROM sessions")
@@ -433,9 +454,7 @@ class Store:
             if sid is None:
                 continue
             rows.append({**{k: v for k, v in rec.items() if k != "session_uid"}, "session_id": sid})
-        with db.transaction(self._conn):
-            added = generations.insert_many(self._conn, rows)
-        return added, len(records) - added
+        return generations.insert_many(self._conn, rows)
 
     # -- housekeeping --------------------------------------------------------------------------
 

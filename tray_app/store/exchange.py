@@ -13,8 +13,10 @@ import csv
 import io
 import json
 import math
+import re
 import time
 from collections.abc import Iterable
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,6 +36,8 @@ EXPORT_FIELDS = (
 CODECARBON_FIELDS = codecarbon.FIELDS
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_JSON_DEPTH = 8  # an export is [ {session, "generations": [ {generation} ], "pids": [..]} ]
+MAX_LIST_CHARS = 4096  # 256 pids or GPU indices, as JSON text in a CSV cell
 MAX_RECORDS = 500_000
 MIN_TS = 946_684_800.0  # 2000-01-01: older timestamps are not ours
 MAX_SPAN_S = 366 * 86400.0
@@ -102,6 +106,23 @@ def write_generations_csv(generations: Iterable[dict[str, Any]], out: TextIO) ->
         writer.writerow([_cell(g.get(k)) for k in GENERATION_FIELDS])
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (`=cmd|' /C calc'!A0`,
+# `=HYPERLINK(...)`, `@SUM(...)`): OWASP's advice is a leading apostrophe, which spreadsheets
+# show as text. Numbers are never text here, so -5 stays a number.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(text: str) -> bool:
+    # A text already starting with the apostrophe before a trigger is quoted again, so that
+    # `_unquote` gives back exactly what was exported.
+    return text.startswith(FORMULA_START) or (text[:1] == "'" and text[1:].startswith(FORMULA_START))
+
+
+def _unquote(text: str) -> str:
+    """The text a CSV cell held before `_cell` neutralised it (import of our own CSV)."""
+    return text[1:] if text[:1] == "'" and _needs_quote(text[1:]) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -111,7 +132,10 @@ def _cell(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, float):
         return repr(value)  # round-trips exactly, so re-import matches the same session
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return "'" + text if _needs_quote(text) else text
 
 
 def write_csv(sessions: Iterable[dict[str, Any]], out: TextIO) -> None:
@@ -157,9 +181,11 @@ def _int(v: Any, csv_text: bool) -> int:
 
 
 def _text(limit: int) -> Any:
-    def check(v: Any, _csv: bool) -> str:
+    def check(v: Any, csv_text: bool) -> str:
         if not isinstance(v, str):
             raise TypeError
+        if csv_text:
+            v = _unquote(v)
         if len(v) > limit or any(ord(c) < 32 and c not in "\t\n" for c in v):
             raise OverflowError
         return v
@@ -169,6 +195,10 @@ def _text(limit: int) -> Any:
 
 def _int_list(v: Any, csv_text: bool) -> list[int]:
     if csv_text and isinstance(v, str):
+        # A flat list of small ints: anything longer or nested is refused before parsing
+        # (a cell nested 1200 deep made json.loads raise RecursionError).
+        if len(v) > MAX_LIST_CHARS or json_depth(v) > 1:
+            raise OverflowError
         v = json.loads(v)
     if not isinstance(v, list) or len(v) > 256:
         raise TypeError
@@ -295,7 +325,7 @@ def _parse_fields(
             raise _refuse(
                 path, index, key, _("wrong type or value: {value}").format(value=repr(value)[:40])
             ) from None
-        except OverflowError:
+        except (OverflowError, RecursionError):
             raise _refuse(path, index, key, _("not a finite, reasonable value")) from None
         if bounds is not None and not bounds[0] <= parsed <= bounds[1]:
             raise _refuse(
@@ -398,30 +428,59 @@ def read_import_all(
     return sessions, generations
 
 
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or ImportRefused. A pipe would
+    block forever and /dev/zero never ends: only regular files are read, and never more than
+    `limit` + 1 bytes, whatever their size claims."""
+    import os
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO does not wait for a writer
+    except OSError as exc:
+        raise _refuse(path, None, None, exc.strerror or str(exc)) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _refuse(path, None, None, _("not a regular file (a folder, a pipe or a device)"))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise _refuse(path, None, None, exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise _refuse(
+            path, None, None,
+            _("too large (more than {limit} MB)").format(limit=limit // 1_000_000),
+        )
+    return data
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(text: str) -> int:
+    """How deeply `text` nests arrays and objects, counted before any parsing (strings are
+    left out, so brackets inside them do not count)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
+
+
 def _read_records(
     path: Path, required: tuple[str, ...], what: str, now: float
 ) -> tuple[list[Any], str]:
     """The raw records of a JSON array or CSV file, and which it was ("json", "csv"); a
     CodeCarbon emissions.csv comes back as checked sessions ("emissions")."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _refuse(
-                path,
-                None,
-                None,
-                _("too large ({mb:.0f} MB; the limit is {limit} MB)").format(
-                    mb=size / 1e6, limit=MAX_FILE_BYTES // 1_000_000
-                ),
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _refuse(path, None, None, exc.strerror or str(exc)) from None
+    data = read_limited(path, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _refuse(path, None, None, _("not a text file (JSON or CSV expected)")) from None
     if text.lstrip()[:1] in ("[", "{"):
+        if json_depth(text) > MAX_JSON_DEPTH:
+            raise _refuse(path, None, None, _("not a Raison Garder export (JSON nested too deeply)"))
         try:
             # NaN/Infinity are not JSON: refuse them rather than store them.
             records = json.loads(text, parse_constant=_reject_constant)
