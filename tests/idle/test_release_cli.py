@@ -64,7 +64,7 @@ def test_release_explains_what_to_do_for_a_webui_without_its_api(
     fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0), processes=[FakeProcess(tool.pid, 7000, held_w=40.0)]))
     code, out = release(capsys, "--window", "1")
     assert code == 1
-    assert webui.requests == [("POST", "/sdapi/v1/unload-checkpoint")]
+    assert webui.requests[-1] == ("POST", "/sdapi/v1/unload-checkpoint")
     assert (out["http_status"], out["accepted"]) == (404, False)
     assert "Add --api to its start options" in out["message"] and "COMMANDLINE_ARGS" in out["message"]
     assert out["after_mem_mb"] is None  # nothing was measured after: nothing was done
@@ -101,3 +101,19 @@ def test_a_hung_tool_cannot_hold_the_request_past_its_deadline(trickling_server)
     assert time.monotonic() - start < 2.0
     assert not answer.accepted and answer.http_status is None
     assert "did not answer on port" in answer.problem and "Nothing was changed" in answer.problem
+
+
+def test_a_tool_with_work_queued_is_not_asked_to_free(fake_comfyui, fake_webui):
+    from tray_app.idle.release import Target, send
+
+    fake_comfyui.queue_running = [[0, "prompt-1", {}, {}, []]]
+    answer = send(Target("comfyui", "ComfyUI", 1), [fake_comfyui.port])
+    assert not answer.accepted
+    assert "has work queued or running: nothing was freed" in answer.problem
+    assert fake_comfyui.posts == []  # asked what is queued, never told to free
+    webui = fake_webui(api=True)
+    webui.job_count = 2
+    answer = send(Target("forge", "Forge", 1), [webui.port])
+    assert not answer.accepted and ("POST", "/sdapi/v1/unload-checkpoint") not in webui.requests
+    webui.job_count = 0
+    assert send(Target("forge", "Forge", 1), [webui.port]).accepted

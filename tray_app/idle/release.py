@@ -11,7 +11,9 @@ Each route was read in the tool's own source:
 Other tools (Fooocus, InvokeAI, SwarmUI, kohya, scripts) have no such route we can vouch for: we
 say what to do instead. Nothing here ever kills a process.
 
-Only 127.0.0.1, with a hard deadline; the caller runs `send()` off the sampling thread.
+First the tool's own word on its queue, where it gives one (ComfyUI `GET /queue`, the webuis'
+`GET /sdapi/v1/progress` job_count): work queued or running is never starved of its model.
+Only 127.0.0.1, with one hard deadline; the caller runs `send()` off the sampling thread.
 `Watch` is pure: the caller feeds it power and the tool's GPU memory for the next 30 s, then asks
 for the `Outcome`, which says honestly what happened.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,27 +36,50 @@ WINDOW_S = 30.0  # how long we watch after asking
 SETTLED_S = 5.0  # after_w: the mean of the window's last SETTLED_S (the board needs a moment)
 FREED_MIN_MB = 512.0  # less than this freed is "still holds it"
 FELL_MIN_W = 10.0  # less than this drop is "still draws"
+# A queue listing every pending prompt graph can be large; past this we stop reading (and the
+# answer counts as "did not say").
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+def _comfy_queue_busy(answer: Any) -> bool | None:
+    """ComfyUI's GET /queue: {"queue_running": [...], "queue_pending": [...]}."""
+    if not isinstance(answer, dict):
+        return None
+    return bool(answer.get("queue_running")) or bool(answer.get("queue_pending"))
+
+
+def _webui_jobs_busy(answer: Any) -> bool | None:
+    """The webuis' GET /sdapi/v1/progress: {"state": {"job_count": N, ...}, ...}."""
+    state = answer.get("state") if isinstance(answer, dict) else None
+    jobs = state.get("job_count") if isinstance(state, dict) else None
+    return jobs > 0 if isinstance(jobs, int) else None
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One tool's way to free its GPU memory. `needs_api`: the webui option that enables it."""
+    """One tool's way to free its GPU memory. `needs_api`: the webui option that enables it.
+    `queue`: where it tells whether work is queued or running, and how to read the answer
+    (True: busy; None: it did not say) — asked first, so that a queued prompt is never starved."""
 
     method: str
     path: str
     body: dict[str, Any] | None
     default_ports: tuple[int, ...]
     needs_api: str | None = None
+    queue: tuple[str, Callable[[Any], bool | None]] | None = None
 
 
-_FREE = Route("POST", "/free", {"unload_models": True, "free_memory": True}, (8188,))
-_WEBUI = Route("POST", "/sdapi/v1/unload-checkpoint", None, (7860, 7861), needs_api="--api")
+_FREE = Route("POST", "/free", {"unload_models": True, "free_memory": True}, (8188,),
+              queue=("/queue", _comfy_queue_busy))
+_PROGRESS = ("/sdapi/v1/progress?skip_current_image=true", _webui_jobs_busy)
+_WEBUI = Route("POST", "/sdapi/v1/unload-checkpoint", None, (7860, 7861), needs_api="--api",
+               queue=_PROGRESS)
 # One entry per tool that has a route; the others get an explanation (no_route_text).
 ROUTES: dict[str, Route] = {
     "comfyui": _FREE,
     "a1111": _WEBUI,
     "forge": _WEBUI,
-    "sdnext": Route("POST", "/sdapi/v1/unload-checkpoint", None, (7860,)),
+    "sdnext": Route("POST", "/sdapi/v1/unload-checkpoint", None, (7860,), queue=_PROGRESS),
 }
 
 
@@ -128,10 +153,31 @@ def send(target: Target, ports: Sequence[int], deadline_s: float = DEADLINE_S) -
     return last
 
 
+def _queue_busy(route: Route, port: int, deadline_s: float) -> bool | None:
+    """Does the tool say work is queued or running? None: it did not say (no such route, its API
+    off, an answer we cannot read); the request that follows will tell what is wrong."""
+    if route.queue is None:
+        return None
+    path, read = route.queue
+    try:
+        status, body = http_exchange(port, "GET", path, None, deadline_s)
+        return read(json.loads(body)) if status == 200 else None
+    except TimeoutError:
+        raise  # a hung tool: say so, and do not ask it anything more
+    except (OSError, ValueError):
+        return None
+
+
 def _post(target: Target, route: Route, port: int, deadline_s: float) -> Answer:
     endpoint = f"http://{LOOPBACK}:{port}{route.path}"
+    end = time.monotonic() + deadline_s  # one deadline for the queue check and the request
     try:
-        status = http_status(port, route.method, route.path, route.body, deadline_s)
+        if _queue_busy(route, port, deadline_s):
+            return Answer(endpoint, None, False, _(
+                "{tool} has work queued or running: nothing was freed, so that it can finish. Ask again once it is idle."
+            ).format(tool=target.label), route.body)
+        left = max(0.001, end - time.monotonic())
+        status, _body = http_exchange(port, route.method, route.path, route.body, left)
     except TimeoutError:
         return Answer(endpoint, None, False, _(
             "{tool} did not answer on port {port} within {seconds} s: it may be busy or hung. Nothing was changed."
@@ -144,13 +190,14 @@ def _post(target: Target, route: Route, port: int, deadline_s: float) -> Answer:
     return Answer(endpoint, status, accepted, None if accepted else _refusal(target, route, status), route.body)
 
 
-def http_status(
+def http_exchange(
     port: int, method: str, path: str, body: dict[str, Any] | None, deadline_s: float
-) -> int:
-    """The HTTP status a request to 127.0.0.1:port gets, within `deadline_s` for the whole
+) -> tuple[int, bytes]:
+    """(status, body) of a request to 127.0.0.1:port, within `deadline_s` for the whole
     exchange (a server trickling one byte at a time cannot hold us: each recv() is bounded by
     what is left). A plain socket, so that no proxy setting can send it off the machine.
-    Raises TimeoutError, OSError, or ValueError (not HTTP)."""
+    HTTP/1.0 with Connection: close, so the body ends when the server closes. Raises
+    TimeoutError, OSError, or ValueError (not HTTP, or an answer over MAX_ANSWER_BYTES)."""
     deadline = time.monotonic() + deadline_s
 
     def left() -> float:
@@ -170,16 +217,19 @@ def http_status(
         sock.settimeout(left())
         sock.sendall(head + data)
         answer = bytearray()
-        while b"\r\n" not in answer:
+        while True:
             sock.settimeout(left())
-            chunk = sock.recv(4096)
-            if not chunk or len(answer) > 8192:
+            chunk = sock.recv(65536)
+            if not chunk:
                 break
             answer += chunk
-    parts = bytes(answer).split(b"\r\n", 1)[0].split(b" ", 2)
+            if len(answer) > MAX_ANSWER_BYTES:
+                raise ValueError("answer too large")
+    head_bytes, _sep, content = bytes(answer).partition(b"\r\n\r\n")
+    parts = head_bytes.split(b"\r\n", 1)[0].split(b" ", 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
         raise ValueError("not an HTTP answer")
-    return int(parts[1])
+    return int(parts[1]), content
 
 
 def _refusal(target: Target, route: Route, status: int) -> str:
