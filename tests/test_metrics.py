@@ -13,7 +13,7 @@ from tray_app.measure.monitor import Snapshot, SourceState
 from tray_app.measure.sensors.base import Kind, Method
 from tray_app.metrics.config import metrics_status
 from tray_app.metrics.server import MetricsServer, MetricsState
-from tray_app.runtime.engine import Engine, EngineStatus, SessionView
+from tray_app.runtime.engine import EngineStatus, SessionView
 
 
 def status(gpu_w: float | None, gpu_j: float) -> EngineStatus:
@@ -128,19 +128,23 @@ def test_the_fleet_dashboard_only_queries_metrics_we_serve(served):
     assert queried and queried <= served_names, queried - served_names
 
 
-def test_the_engine_records_how_a_reminder_was_delivered_and_keeps_held_ones_for_the_menu():
-    from tray_app.reminders import Reminder, ReminderEngine
+def test_the_desk_records_how_a_reminder_was_delivered_and_keeps_held_ones_for_the_menu(tmp_path):
+    from tray_app.reminders import ActivityState, ReminderEngine
+    from tray_app.runtime.desk import ReminderDesk
     from tray_app.store import Store
 
     store = Store.open(":memory:")
-    engine = Engine(store=store)
-    engine.reminders = ReminderEngine({})
-    for rid, how in (("a", "shown:dbus"), ("b", "held:fullscreen")):
-        rem = Reminder(id=rid, ts=1.0, rule="session_energy", follow_up=False, session_id=None,
-                       values={}, title="t", body="b", tip="", delivery="shown")
-        row = store.add_reminder(rem.ts, rem.rule, {}, "shown", "t\nb")
-        engine._delivering[rid] = (row, rem)
-        engine._record_delivery(rid, how)
+    clock = [1_741_615_200.0]
+    desk = ReminderDesk(ReminderEngine({"reminders.cooldown_min": 0}, clock=lambda: clock[0]),
+                        store, tmp_path / "state.json")
+    ids = []
+    for how in ("shown:dbus", "held:fullscreen"):
+        sid = store.open_session("comfyui", "python3", [4242], [0], clock[0])
+        [rem] = desk.evaluate(ActivityState(session_id=sid, session_wh=60.0))
+        ids.append(rem.id)
+        desk.record_delivery(rem.id, how)
+        clock[0] += 60
     assert sorted(r["delivery"] for r in store.list_reminders()) == ["held:fullscreen", "shown:dbus"]
-    assert [r.id for r in engine.reminders.held()] == ["b"]
+    assert [r.id for r in desk.held()] == [ids[1]]
+    assert (tmp_path / "state.json").exists()  # the held one survives a restart
     store.close()

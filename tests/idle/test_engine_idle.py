@@ -14,6 +14,7 @@ from tray_app.detect.scanner import DetectedTool
 from tray_app.measure.monitor import Monitor
 from tray_app.measure.sensors.nvml import discover_nvidia
 from tray_app.runtime.engine import Engine
+from tray_app.runtime.images import ImageCounts
 from tray_app.store import Store
 
 TOOL_PID = 424242
@@ -75,16 +76,29 @@ def make_engine(fake_nvml, processes, settings: dict, generating_s: float = 3.0,
     listener = Recorder()
     engine = Engine(listener, monitor, interval_s=1.0, store=Store.open(),
                     scanner=OneTool(tool, port), clock=lambda: clock.wall)
-    engine._count_images = lambda now: None  # no image counting against a port nobody owns
-    engine._setup()
+    engine.images = ImageCounts(NoCounting())  # no image counting against a port nobody owns
+    engine.start()
     return rig, clock, engine, listener
+
+
+class NoCounting:
+    def submit(self, jobs, dirs, now) -> bool:
+        return False
+
+    def take(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 def step(engine: Engine, clock: Clock) -> object:
     clock.tick()
-    snap = engine._monitor.poll()
+    parts = engine.parts
+    assert parts is not None and isinstance(parts.monitor, Monitor)
+    snap = parts.monitor.poll()
     assert snap is not None
-    engine._on_snapshot(snap)
+    engine.tick(snap, parts)
     return engine.listener.statuses[-1]
 
 
@@ -119,7 +133,7 @@ def test_a_tool_holding_the_gpu_idle_is_due_after_a_minute_of_idleness_not_befor
     assert "5.0 GB" in rem.body and "45 W" in rem.body
     assert (rem.values["idle_tool"], rem.values["idle_pid"]) == ("comfyui", TOOL_PID)
     # Recorded in the history, as `raison-garder reminders` lists it.
-    (row,) = [r for r in engine._store.list_reminders() if r["rule"] == "idle_waste"]
+    (row,) = [r for r in engine.parts.store.list_reminders() if r["rule"] == "idle_waste"]
     assert row["ts"] == rem.ts
     for _ in range(120):  # once per idle stretch, however long it lasts
         step(engine, clock)
@@ -138,10 +152,11 @@ def test_a_tool_that_does_not_hold_the_gpu_never_wastes(fake_nvml):
 def wait_for_answer(engine: Engine, clock: Clock, listener: Recorder, timeout_s: float = 10.0) -> None:
     """Step (without letting wall time run) until the release thread's answer is taken in."""
     deadline = time.monotonic() + timeout_s
-    while engine.idle._pending and not any(j.answer for j in engine.idle._pending.values()):
+    idle = engine.parts.idle
+    while idle._pending and not any(j.answer for j in idle._pending.values()):
         assert time.monotonic() < deadline, "the release request never came back"
         time.sleep(0.05)
-        engine._drain_commands()  # where the worker takes the answer in, between two snapshots
+        engine.run_commands()  # where the worker takes the answer in, between two snapshots
 
 
 def test_free_gpu_memory_asks_comfyui_measures_30_s_and_counts_what_it_saves(fake_nvml, fake_comfyui):
@@ -171,7 +186,7 @@ def test_free_gpu_memory_asks_comfyui_measures_30_s_and_counts_what_it_saves(fak
     # Every idle second after that is 45 W not drawn: an estimate, written to the session.
     for _ in range(120):
         step(engine, clock)
-    engine._shutdown()
+    engine.shutdown()
     with Store.open() as store:
         (session,) = store.list_sessions()
     assert session["saved_wh"] == pytest.approx(45.0 * 120 / 3600, rel=0.05)

@@ -229,3 +229,13 @@ def test_recovery_adds_the_samples_stored_after_the_saved_totals(isolated_dirs):
     assert r["end_ts"] == pytest.approx(T0 + 14)
     assert r["gpu_method"] == "sampled"  # part of it now comes from samples
     s.close()
+
+
+def test_select_reads_under_the_store_lock_and_refuses_anything_but_a_select():
+    store = Store.open(":memory:")
+    sid = store.open_session("comfyui", "python3", [1], [0], 1000.0)
+    assert [tuple(r) for r in store.select("SELECT id, tool FROM sessions")] == [(sid, "comfyui")]
+    with pytest.raises(ValueError):
+        store.select("DELETE FROM sessions")
+    assert store.list_sessions()  # nothing was deleted
+    store.close()

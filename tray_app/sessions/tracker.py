@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from tray_app.measure.energy import weakest_method
 from tray_app.measure.monitor import Snapshot, SourceState
 from tray_app.measure.sensors.base import Kind, Method
-from tray_app.sessions.attribution import Attributor, Party, Share, gpu_index, holds
+from tray_app.sessions.attribution import Attributor, Party, Share, holds
 from tray_app.sessions.labels import weakest
 
 MANUAL = "manual"
@@ -89,8 +89,6 @@ class OpenSession:
     model_family: str | None = None
     last_update_ts: float = 0.0
     sampled: bool = False  # has its first interval been stored?
-    # Seconds spent near the GPU power limit, for the reminder rule.
-    near_limit_since: float | None = None
 
     @property
     def total_wh(self) -> float:
@@ -232,8 +230,6 @@ class SessionTracker:
                 self._dormant.discard(key)
                 self._open(key, tool, snap.wall)
 
-    _gpu_index = staticmethod(gpu_index)
-
     @staticmethod
     def _sources_for(pids: frozenset[int], gpu_indices: frozenset[int],
                      sources: Sequence[SourceState]) -> list[SourceState]:
@@ -314,7 +310,6 @@ class SessionTracker:
             s.idle_power_sum_ws += (gpu_w + cpu_w) * dt
             if s.idle_since is None:
                 s.idle_since = now - dt
-        self._track_power_limit(s, srcs, now)
         s.last_ts = now
         # The samples hold the session's attributed power: integrating them gives its energy.
         rows = [(now, gpu_w if known_w else None, cpu_w if known_w else None, int(active))]
@@ -345,17 +340,6 @@ class SessionTracker:
             else:
                 cpu_w += state.power_w * part
         return (gpu_w, cpu_w) if known else (None, None)
-
-    @staticmethod
-    def _track_power_limit(s: OpenSession, srcs: Sequence[SourceState], now: float) -> None:
-        near = False
-        for g in srcs:
-            if g.kind is Kind.GPU and g.power_w is not None and g.power_limit_w:
-                near = near or g.power_w >= 0.9 * g.power_limit_w
-        if near:
-            s.near_limit_since = s.near_limit_since or now
-        else:
-            s.near_limit_since = None
 
     def gpu_power_pct(self, s: OpenSession) -> float | None:
         if self._prev is None:

@@ -497,6 +497,20 @@ class Store:
             reminders.set_delivery(self._conn, reminder_id, delivery)
 
     @_locked
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only statement, under the store's lock and error mapping, for the
+        store's own query modules (store/queries.py: the History window's aggregates). Anything
+        but a SELECT is refused: writes go through the methods above."""
+        if not sql.lstrip().upper().startswith("SELECT"):
+            raise ValueError("Store.select runs SELECT statements only")
+        cur = self._conn.cursor()
+        cur.row_factory = sqlite3.Row
+        try:
+            return cur.execute(sql, list(params)).fetchall()
+        finally:
+            cur.close()
+
+    @_locked
     def list_reminders(
         self, since: float | None = None, rule: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 The table sorts on any column and filters by tool *and* date range, counts what a filter matches,
 lists the tools seen, and the totals cards want Wh per image over the sessions that counted
 images only. `Store.list_sessions` sorts on a few columns and `count_sessions` filters by date
-only, so these few aggregates go through the store's own connection, lock and error funnel
-(`_execute`), and rows come back through the store's own `derive` (same derived fields as
+only, so these few aggregates are read-only statements run by `Store.select` (the store's
+lock and error mapping), and rows come back through the store's own `derive` (same derived fields as
 `raison-garder sessions`). Everything here is a single indexed SQL statement: no samples are read.
 """
 
@@ -18,7 +18,6 @@ from typing import Any
 
 from tray_app.config.settings import TypedSettings
 from tray_app.store import Store
-from tray_app.store import db as store_db
 from tray_app.store import sessions as store_sessions
 
 # Sort keys -> SQL expressions. Wh per image is derived when the tool did not record it.
@@ -69,15 +68,9 @@ def day_bounds(first: date, last: date, day_start_hour: int) -> tuple[float, flo
 
 
 def _execute(store: Store, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-    """The one funnel to the store's connection: its lock (the monitor writes from a worker),
-    and its known-error mapping (a locked or damaged file becomes a StoreError)."""
-    with store._lock, store_db.known_errors(store.path):  # noqa: SLF001 - see module docstring
-        cur = store._conn.cursor()  # noqa: SLF001
-        cur.row_factory = sqlite3.Row
-        try:
-            return cur.execute(sql, list(params)).fetchall()
-        finally:
-            cur.close()
+    """Through `Store.select`: the store's lock (the monitor writes from a worker) and its
+    known-error mapping (a locked or damaged file becomes a StoreError)."""
+    return store.select(sql, params)
 
 
 def rates() -> TypedSettings:

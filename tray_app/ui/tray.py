@@ -3,11 +3,9 @@ and turns menu clicks into thread-safe engine commands. Windows are imported onl
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
@@ -23,16 +21,6 @@ from tray_app.ui.bridge import EngineLike
 from tray_app.ui.icon import IconCache, IconState, IconStateMaker
 
 HOUR_S = 3600.0
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """Import a window written elsewhere in the project; None while it does not exist yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
 
 
 def load_typed_settings() -> TypedSettings:
@@ -316,20 +304,17 @@ class TrayController(QObject):
             )
 
     # ---- windows and commands ------------------------------------------------------------
+    # Windows are imported when first opened: a tray that only sits there never loads them.
     def open_history(self) -> None:
-        module = optional_module("tray_app.ui.history.window")
-        if module is not None and hasattr(module, "open_history"):
-            module.open_history(parent=None, on_start_session=self.engine.start_manual_session)
-            return
-        self.say(_("The History window is not available yet: run “raison-garder history” in a terminal."))
+        from tray_app.ui.history.window import open_history
+
+        open_history(parent=None, on_start_session=self.engine.start_manual_session)
 
     def open_settings(self) -> None:
-        module = optional_module("tray_app.ui.settings.dialog")
-        if module is not None and hasattr(module, "open_settings"):
-            module.open_settings(parent=None, on_saved=self.settings_saved,
-                                 presenter=getattr(self, "presenter", None))  # None until a reminder
-            return
-        self.say(_("The Settings window is not available yet: run “raison-garder config” in a terminal."))
+        from tray_app.ui.settings.dialog import open_settings
+
+        open_settings(parent=None, on_saved=self.settings_saved,
+                      presenter=getattr(self, "presenter", None))  # None until a reminder  # fmt: skip
 
     def settings_saved(self) -> None:
         """Called by the Settings window after it saved: apply what the tray itself shows."""
@@ -367,10 +352,7 @@ class TrayController(QObject):
         elif command == "history":
             self.open_history()
         elif command == "show":
-            if optional_module("tray_app.ui.history.window") is not None:
-                self.open_history()
-            else:
-                self.say(_("Raison Garder is already running: its icon is in the system tray."))
+            self.open_history()
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger and sys.platform != "darwin":

@@ -20,10 +20,8 @@ ESTIMATED_METHODS = frozenset({"estimated", "mixed"})
 
 @cache
 def _tool_labels() -> dict[str, str]:
-    try:
-        from tray_app.detect.tools import DIFFUSERS, TOOLS
-    except ImportError:  # detection is optional for reading history
-        return {}
+    from tray_app.detect.tools import DIFFUSERS, TOOLS
+
     return {t.id: t.label for t in (*TOOLS, DIFFUSERS)}
 
 

@@ -373,10 +373,8 @@ class SettingsDialog(QDialog):
 
 
 def _default_autostart() -> Any:
-    try:
-        from tray_app.system.autostart import backend_for
-    except ImportError:
-        return None
+    from tray_app.system.autostart import backend_for
+
     try:
         return backend_for()
     except Exception:  # noqa: BLE001 - no start-at-login on this platform: hide nothing else
