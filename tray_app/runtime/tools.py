@@ -13,7 +13,8 @@ from typing import Protocol
 
 from tray_app.detect.scanner import DetectedTool
 from tray_app.measure.monitor import Snapshot
-from tray_app.sessions.tracker import SessionTracker, ToolSeen
+from tray_app.sessions.attribution import gpu_index
+from tray_app.sessions.tracker import ToolSeen
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class ToolWatch:
         """The tools running now; None when detection failed this time (keep what was seen)."""
         gpu_pids: dict[int, set[int]] = {}
         for src in snap.sources:
-            idx = SessionTracker.gpu_index(src)
+            idx = gpu_index(src)
             for pid in src.pids or ():
                 gpu_pids.setdefault(pid, set())
                 if idx is not None:
