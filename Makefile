@@ -20,6 +20,7 @@ run:
 # In CI (CI=true) missing system packages stop here; locally the run goes on and lists the skips.
 test:
 	@bash scripts/system-deps.sh test || [ "$${CI:-}" != true ]
+	@bash scripts/diffusers-test-env.sh
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider

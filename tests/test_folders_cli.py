@@ -118,3 +118,12 @@ def test_monitor_refuses_a_duration_that_is_not_positive(isolated_dirs, capsys, 
         main(["monitor", "--headless", f"--duration={value}"])
     assert info.value.code == 2
     assert f"'{value}' is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_doctor_tells_how_to_measure_a_notebook(isolated_dirs, capsys):
+    assert main(["doctor"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Tools:"))
+    assert "Jupyter" in line and "manual session" in line
+    pattern = line.split("tools.extra_patterns ", 1)[1].strip("`.'")
+    # The pattern doctor suggests is one the settings accept as it is printed.
+    assert main(["config", "set", "tools.extra_patterns", pattern]) == 0

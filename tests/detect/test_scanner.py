@@ -267,6 +267,73 @@ def test_a_plain_diffusers_script_on_the_gpu_is_found_by_its_mapped_weights(tool
     assert one(scanner, proc.pid).gpu_indices == frozenset()
 
 
+# A diffusers script whose weights are on the GPU already: nothing mapped, only its own source
+# says what it is. (tests/detect/test_diffusers_real.py runs the real thing with torch.)
+IMPORTS_DIFFUSERS = """\
+import sys, time
+if len(sys.argv) > 5:  # never: this python has no diffusers, the line is what matters
+    from diffusers import StableDiffusionXLPipeline
+time.sleep(60)
+"""
+
+
+def test_a_gpu_script_importing_diffusers_is_a_diffusers_run_without_any_mapped_weights(
+    tool_process, tmp_path
+):
+    project = tmp_path / "sdxl-experiments"
+    project.mkdir()
+    (project / "txt2img.py").write_text(IMPORTS_DIFFUSERS)
+    proc = tool_process([PY, "txt2img.py", "--prompt", "a cat"], cwd=project)
+    reads: list[str] = []
+
+    def reader(path: str) -> bool:
+        from tray_app.detect.scanner import imports_diffusers
+
+        reads.append(path)
+        return imports_diffusers(path)
+
+    scanner = Scanner(source_reader=reader, maps_recheck_s=0.0)
+    assert ours(scanner.scan(), proc.pid) == [] and reads == []  # off the GPU: not even read
+    tool = one(scanner, proc.pid, gpu={proc.pid: {0}})
+    assert (tool.tool, tool.root, tool.gpu_indices) == ("diffusers", project, {0})
+    for _ in range(3):
+        one(scanner, proc.pid, gpu={proc.pid: {0}})
+    assert reads == [str(project / "txt2img.py")]  # read once for the life of the process
+
+
+def test_a_python_m_module_of_the_working_folder_importing_diffusers_is_found(tool_process, tmp_path):
+    (tmp_path / "lab" / "gen").mkdir(parents=True)
+    (tmp_path / "lab" / "__init__.py").write_text("")
+    (tmp_path / "lab" / "gen" / "__init__.py").write_text("")
+    (tmp_path / "lab" / "gen" / "__main__.py").write_text(IMPORTS_DIFFUSERS)
+    proc = tool_process([PY, "-m", "lab.gen"], cwd=tmp_path)
+    assert one(Scanner(), proc.pid, gpu={proc.pid: {1}}).tool == "diffusers"
+
+
+@pytest.mark.parametrize("source", [
+    "import time\n# we used to use diffusers here\ntime.sleep(60)\n",
+    "import sys, time\nif len(sys.argv) > 5:\n    import diffusers_helpers_of_mine\ntime.sleep(60)\n",
+    "import time\nprint('diffusers is great')\ntime.sleep(60)\n",
+])
+def test_a_gpu_script_that_only_mentions_diffusers_is_not_one(tool_process, tmp_path, source):
+    (tmp_path / "train.py").write_text(source)
+    proc = tool_process([PY, "train.py"], cwd=tmp_path)
+    assert ours(Scanner().scan({proc.pid: {0}}), proc.pid) == []
+
+
+def test_the_source_check_is_bounded_and_never_raises(tmp_path):
+    from tray_app.detect.scanner import MAX_SOURCE_BYTES, imports_diffusers
+
+    late = tmp_path / "late.py"
+    late.write_bytes(b"#" * MAX_SOURCE_BYTES + b"\nimport diffusers\n")
+    assert imports_diffusers(str(late)) is False  # past the bound: not read
+    early = tmp_path / "early.py"
+    early.write_bytes(b"import torch, diffusers\n" + b"#" * (4 * MAX_SOURCE_BYTES))
+    assert imports_diffusers(str(early)) is True
+    assert imports_diffusers(str(tmp_path / "gone.py")) is False
+    assert imports_diffusers(str(tmp_path)) is False  # a folder
+
+
 def test_a_gpu_python_without_model_weights_is_not_a_diffusion_tool(tool_process, tmp_path):
     proc = tool_process([PY, "-c", "import time; time.sleep(60)"], cwd=tmp_path)
     assert ours(Scanner().scan({proc.pid: {0}}), proc.pid) == []
@@ -292,3 +359,16 @@ def test_changed_patterns_apply_to_processes_already_seen(tool_process, tmp_path
     assert ours(scanner.scan(), proc.pid) == []
     scanner.set_patterns([{"name": "gen", "match": "gen_*.py"}])
     assert one(scanner, proc.pid).tool == "custom:gen"
+
+
+def test_a_jupyter_kernel_is_no_tool_by_itself_but_a_pattern_on_its_module_names_it(
+    tool_process, tmp_path
+):
+    # A kernel runs `python -m ipykernel_launcher -f kernel-….json`: the notebook is nowhere on
+    # its command line, so README and doctor tell how to name it (or to start a manual session).
+    (tmp_path / "ipykernel_launcher.py").write_text("import time\ntime.sleep(60)\n")
+    proc = tool_process([PY, "-m", "ipykernel_launcher", "-f", "kernel-1.json"], cwd=tmp_path)
+    assert ours(Scanner().scan({proc.pid: {0}}), proc.pid) == []
+    scanner = Scanner([{"name": "notebooks", "match": "ipykernel_launcher"}])
+    tool = one(scanner, proc.pid, gpu={proc.pid: {0}})
+    assert (tool.tool, tool.root, tool.gpu_indices) == ("custom:notebooks", tmp_path, {0})

@@ -108,6 +108,11 @@ def render(r: dict[str, Any]) -> str:
         lines.append(_("Metrics endpoint: off"))
     if m.get("warning"):
         lines.append("  " + m["warning"])
+    lines.append(_("Tools: recognised by their folders and command lines; a Python script on the "
+                   "GPU whose file imports diffusers counts as a diffusers run. Jupyter notebooks "
+                   "are not recognised by themselves: start a manual session from the tray, or "
+                   "add a pattern, e.g. `raison-garder config set tools.extra_patterns "
+                   "'[{\"name\": \"notebooks\", \"match\": \"ipykernel_launcher\"}]'`."))
     lines.append(_("Data folder: {path}").format(path=r["data_dir"]))
     if r.get("data_dir_problem"):
         lines.append("  ! " + r["data_dir_problem"])

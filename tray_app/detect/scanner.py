@@ -15,11 +15,17 @@ The monitor calls `Scanner.scan(gpu_pids)` every few seconds. What one scan cost
     tool are re-read every `recheck_s`: a shell's name changes when it execs python, an
     interpreter's command line changes when it execs another script; only then is the process
     inspected again. So an exec into a tool is seen within `recheck_s` at worst.
-* GPU processes (pid -> GPU indices, from NVML) that are python but no known tool have their
-  memory maps (and open files) searched for model weights (`.safetensors`, `.ckpt`, Hugging Face
-  blobs): that is the expensive part, so it is done only for those, once per `maps_recheck_s`
-  until found, and the verdict then sticks for the life of the process (weights are often unmapped
-  once copied to the GPU).
+* GPU processes (pid -> GPU indices, from NVML) that are python but no known tool are a plain
+  diffusers run when:
+  - the script they run (or the file of a `python -m` module in their working folder) imports
+    diffusers: read once per process, at most MAX_SOURCE_BYTES. This is the signal that holds for
+    a real script, which loads its weights, calls `pipe.to("cuda")` and has unmapped every
+    weights file by the time NVML lists it;
+  - or their memory maps (and open files) hold model weights (`.safetensors`, `.ckpt`, Hugging
+    Face blobs): the expensive part, done only for those, once per `maps_recheck_s` until found.
+  The verdict then sticks for the life of the process. Not recognised by themselves: Jupyter
+  kernels (the notebook is not on the command line) and scripts that reach diffusers only through
+  another module: a custom pattern or a manual session covers them (README, `doctor`).
 
 A tool's children belong to it: a matched process whose ancestor is matched too (ComfyUI's
 forked workers, `accelerate launch` and the training it starts, SwarmUI and its ComfyUI backend)
@@ -30,12 +36,14 @@ ComfyUI under a SwarmUI folder with no SwarmUI parent is reported as "comfyui" w
 "swarmui-backend".
 
 Nothing is stored: command lines are read, matched and dropped (a hash of an interpreter's
-command line is kept to notice an exec).
+command line is kept to notice an exec, and in memory the path of the python file it runs, to be
+read once should the process take a GPU). Nothing of a script's text is kept.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +97,37 @@ class ProcSource(Protocol):
     def model_file(self, pid: int) -> str | None:
         """A model weights file the process maps or holds open, if any."""
         ...
+
+
+# `import diffusers`, `from diffusers import …`, `from diffusers.pipelines import …`, at any
+# indentation (inside a function or an `if __name__ == "__main__":` block).
+_DIFFUSERS_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+diffusers\b|import[ \t]+(?:[\w.]+[ \t]*,[ \t]*)*diffusers\b)", re.M)
+MAX_SOURCE_BYTES = 256 * 1024  # a script longer than this is read up to here
+
+
+def imports_diffusers(path: str) -> bool:
+    """True when the python file at `path` imports diffusers. One bounded read; the text is
+    matched and dropped, never kept."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(MAX_SOURCE_BYTES)
+    except OSError:
+        return False
+    return _DIFFUSERS_IMPORT.search(head) is not None
+
+
+def _module_file(module: str, cwd: str | None) -> str | None:
+    """The file `python -m module` runs from the working folder, if it is there (a module from
+    site-packages is a library's own entry point, not the user's script)."""
+    if module == "diffusers" or module.startswith("diffusers."):
+        return None  # diffusers' own CLI (e.g. its env report): not a generation
+    if not cwd or not all(part.isidentifier() for part in module.split(".")):
+        return None
+    base = os.path.join(cwd, *module.split("."))
+    for candidate in (base + ".py", os.path.join(base, "__main__.py")):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
 
 
 def is_model_path(path: str) -> bool:
@@ -329,7 +368,7 @@ class _Entry:
 
     __slots__ = (
         "start", "ppid", "comm", "kernel", "kind", "watch", "young", "checked", "cmd_key",
-        "match", "exe_name", "home", "models_checked",
+        "match", "exe_name", "home", "models_checked", "source", "source_read",
     )
 
     def __init__(self, start: float, ppid: int, comm: str, kernel: bool) -> None:
@@ -346,6 +385,10 @@ class _Entry:
         self.exe_name = comm
         self.home: str | None = None  # script folder or cwd: the root if it proves a diffusers run
         self.models_checked: float | None = None
+        # The python file it runs (a script, or a `-m` module's file), read at most once and only
+        # if the process holds a GPU: does it import diffusers?
+        self.source: str | None = None
+        self.source_read = False
 
 
 class Scanner:
@@ -362,6 +405,7 @@ class Scanner:
         maps_recheck_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        source_reader: Callable[[str], bool] | None = None,
     ) -> None:
         self._specs = tuple(specs)
         self._customs: tuple[CustomPattern, ...] = ()
@@ -372,6 +416,7 @@ class Scanner:
         self._maps_recheck_s = maps_recheck_s
         self._clock = clock
         self._wall = wall_clock
+        self._read_source = source_reader or imports_diffusers
         # /proc/<pid>/comm is cut at 15 characters: entry points and app hosts by that name.
         names = {n for s in self._specs for n in s.scripts + s.executables if "*" not in n}
         names |= set(tools.WRAPPER_SCRIPTS)
@@ -498,12 +543,15 @@ class Scanner:
             base = None if target.is_absolute() else cwd()
             script = str(target if base is None else Path(base) / target)
         if match is None and self._customs:
-            self._set_custom(entry, exe or argv[0], script)
+            module = launch.target if launch is not None and launch.is_module else None
+            self._set_custom(entry, exe or argv[0], script, module, cwd)
             if entry.match is not None:
                 return
         entry.match = match
         if kind == PYTHON:
             entry.home = os.path.dirname(script) if script else cwd()
+            if match is None and launch is not None:
+                entry.source = script if script else _module_file(launch.target, cwd())
 
     def _launch(self, argv: Sequence[str], kind: str | None) -> Launch | None:
         argv0 = interpreter_kind(basename(argv[0]))
@@ -513,8 +561,17 @@ class Scanner:
             return tools.parse_python(argv)
         return None
 
-    def _set_custom(self, entry: _Entry, exe: str, script: str | None) -> None:
+    def _set_custom(
+        self, entry: _Entry, exe: str, script: str | None, module: str | None = None,
+        cwd: Callable[[], str | None] | None = None,
+    ) -> None:
         found = tools.match_custom(self._customs, exe, script)
+        if not found and module:
+            # `python -m module`: a pattern may name the module (a Jupyter kernel is
+            # `python -m ipykernel_launcher`, its notebook is not on the command line).
+            by_module = tools.match_custom(self._customs, None, module)
+            if by_module:
+                found = (by_module[0], Path((cwd() if cwd else None) or "/"))
         if found:
             pattern, root = found
             entry.match = ToolMatch(self._custom_specs[pattern.name], root, None, None, script)
@@ -561,11 +618,21 @@ class Scanner:
         if entry.models_checked is not None and now - entry.models_checked < self._maps_recheck_s:
             return
         entry.models_checked = now
-        if self._src.model_file(pid):
+        if self._imports_diffusers(entry) or self._src.model_file(pid):
             root = Path(entry.home or "/")
             entry.match = ToolMatch(DIFFUSERS, root, None, None, None)
             self._tools.add(pid)
             self._watch.discard(pid)
+
+    def _imports_diffusers(self, entry: _Entry) -> bool:
+        """Does the script (or module) this process runs import diffusers? Read once per process.
+
+        A plain diffusers script loads its weights, copies them to the GPU and unmaps them before
+        NVML lists it: by then nothing in /proc/<pid>/maps says "diffusion". Its own source does."""
+        if entry.source_read or entry.source is None:
+            return False
+        entry.source_read = True
+        return self._read_source(entry.source)
 
     # -- grouping -----------------------------------------------------------------------------
 
