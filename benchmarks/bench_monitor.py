@@ -9,14 +9,25 @@ Three children run side by side for the same wall time, each with its own data d
   B. the same with a GPU *without* counter playing sub-second diffusion bursts (Ampere+: its
      1 s power averages are tiled at 1 Hz);
   C. the same on a pre-Ampere board without counter nor average: ~7 Hz sampling while busy;
+  M. A with the metrics endpoint on;
+  Aoff. A with per-process attribution off (`per_process_attribution: false`): no CPU-time
+     reads, every session counts the whole machine; A - Aoff is what attribution costs;
+  S. A with a second, non-tool process on the GPU (70/30 SM): NVML's per-process utilisation
+     is asked at every snapshot too (the shared-GPU case);
   D. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
-CPU seconds (user+sys) and peak RSS come from os.wait4 on each child. The fake hardware is fed
+CPU seconds (user+sys) and peak RSS come from /proc on each child. The fake hardware is fed
 by this process (its cost is not charged to the children).
+
+Side by side, a difference of 0.01 % of a core (36 ms of CPU an hour) is below what two
+identical children differ by over a few minutes, so the added work per snapshot is also timed
+in this process (`attribution_micro`): ProcessCpu.read() over the tool's pids and the split of
+one interval, with attribution on and off, converted to % of a core at one snapshot a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -125,6 +136,43 @@ def run_children(cmds: dict[str, tuple[list[str], dict]], seconds: float, warmup
     return out
 
 
+def attribution_micro(tool_pid: int, rounds: int = 20000) -> dict[str, float]:
+    """Per-snapshot cost of attribution, in microseconds of this process's CPU time."""
+    from tray_app.measure.monitor import Snapshot, SourceState
+    from tray_app.measure.processes import ProcessCpu
+    from tray_app.measure.sensors.base import GpuProcess, Kind, Method
+    from tray_app.sessions.attribution import Attributor, Party
+
+    def snap(t: float, cpu: object, procs: tuple) -> Snapshot:
+        return Snapshot(t=t, wall=t, cpu_times=cpu, sources=(  # type: ignore[arg-type]
+            SourceState("nvidia:0", Kind.GPU, "GPU", Method.COUNTER, 250.0, 250.0 * t, 0.0,
+                        processes=procs),
+            SourceState("rapl:package-0", Kind.CPU, "CPU", Method.COUNTER, 35.0, 35.0 * t, 0.0),
+        ))
+
+    party = [Party(("comfyui", tool_pid), frozenset({tool_pid}), frozenset({0}))]
+    alone = (GpuProcess(tool_pid, 6000.0, None),)
+    shared = (GpuProcess(tool_pid, 6000.0, 70.0), GpuProcess(1, 100.0, 30.0))
+    probe = ProcessCpu()
+    probe.watch([tool_pid])
+    out = {}
+
+    def cpu_us(fn: object) -> float:
+        t0 = time.process_time()
+        for _ in range(rounds):
+            fn()  # type: ignore[operator]
+        return (time.process_time() - t0) / rounds * 1e6
+
+    out["read_us"] = cpu_us(probe.read)
+    a, b = probe.read(), probe.read()
+    for name, procs, on in (("split_on_us", alone, True), ("split_shared_us", shared, True),
+                            ("split_off_us", alone, False)):
+        attributor = Attributor(per_process=on)
+        prev, cur = snap(1.0, a if on else None, procs), snap(2.0, b if on else None, procs)
+        out[name] = cpu_us(functools.partial(attributor.split, prev, cur, party))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=180.0)
@@ -149,8 +197,17 @@ def main() -> int:
         (tmp / "M" / "config").mkdir()
         (tmp / "M" / "config" / "settings.json").write_text(
             json.dumps({"metrics": {"enabled": True, "port": free_port()}}))
+        env_off, _ = scenario(tmp / "Aoff", lib, gpu_a, seconds, True)
+        (tmp / "Aoff" / "config").mkdir()
+        (tmp / "Aoff" / "config" / "settings.json").write_text(
+            json.dumps({"per_process_attribution": False}))
+        gpu_s = FakeGpu(trace=realistic_session(scale=seconds / 60), loop=True,
+                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000, sm_pct=70.0),
+                                   FakeProcess(pid=os.getpid(), used_mb=300, kind="graphics",
+                                               sm_pct=30.0)])
+        env_s, _ = scenario(tmp / "S", lib, gpu_s, seconds, True)
         caps = []
-        for base in (tmp / "A", tmp / "B", tmp / "C", tmp / "M"):
+        for base in (tmp / "A", tmp / "B", tmp / "C", tmp / "M", tmp / "Aoff", tmp / "S"):
             cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
             cap.add_package(0, watts=35.0)
             cap.add_subdomain(0, 0, "core", watts=20.0)
@@ -158,10 +215,13 @@ def main() -> int:
         monitor = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                    "--duration", str(seconds)]
         bare = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
-        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05), caps[3].live(0.05):
+        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05), caps[3].live(0.05), \
+                caps[4].live(0.05), caps[5].live(0.05):
             res = run_children({"A": (monitor, env_a), "B": (monitor, env_b), "C": (monitor, env_c),
-                                "M": (monitor, env_m),
+                                "M": (monitor, env_m), "Aoff": (monitor, env_off),
+                                "S": (monitor, env_s),
                                 "bare": (bare, dict(os.environ))}, seconds, warmup=min(20.0, seconds / 3))
+        micro = attribution_micro(comfy.pid)
     finally:
         comfy.kill()
         comfy.wait()
@@ -176,11 +236,25 @@ def main() -> int:
                         ("B", "monitor: bursty GPU without counter, Ampere+ (1 s averages tiled)"),
                         ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (~7 Hz while busy)"),
                         ("M", "A + metrics endpoint on, nobody scraping"),
+                        ("Aoff", "A with per-process attribution off"),
+                        ("S", "A on a GPU shared with another program (per-process utilisation asked)"),
                         ("bare", "bare `python -c 'import time; time.sleep(N)'`")):
         r = res[name]
         extra = max(0.0, r["steady_pct"] - bare["steady_pct"]) if name != "bare" else 0.0
         print(f"| {label} | {r['steady_pct']:.3f} % | {extra:.3f} % | {36 * extra:.2f} | "
               f"{r['cpu_s']:.2f} | {r['rss_mb']:.1f} | {r['rss_mb'] / bare['rss_mb']:.2f}x |")
+    diff = res["A"]["steady_pct"] - res["Aoff"]["steady_pct"]
+    print(f"\nAttribution on - off, side by side (A - Aoff): {diff:+.3f} % of a core "
+          f"({36 * diff:+.2f} CPU s per hour); S - Aoff: "
+          f"{res['S']['steady_pct'] - res['Aoff']['steady_pct']:+.3f} %.")
+    on_us = micro["read_us"] + micro["split_on_us"]
+    shared_us = micro["read_us"] + micro["split_shared_us"]
+    print(f"Per snapshot, timed in-process: ProcessCpu.read() {micro['read_us']:.1f} us, split "
+          f"{micro['split_on_us']:.1f} us on (shared GPU: {micro['split_shared_us']:.1f} us), "
+          f"{micro['split_off_us']:.1f} us off. At 1 snapshot/s attribution adds "
+          f"{(on_us - micro['split_off_us']) / 1e4:.4f} % of a core "
+          f"({(shared_us - micro['split_off_us']) / 1e4:.4f} % with a shared GPU; "
+          f"NVML per-process utilisation calls not included, see S).")
     print("\nExit codes: " + ", ".join(f"{k}={v['rc']}" for k, v in res.items()))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if all(v["rc"] == 0 for v in res.values()) else 1

@@ -116,3 +116,57 @@ def test_sessions_json_shows_both_figures_and_the_method(fake_nvml, gpu, isolate
     assert row["total_wh"] == pytest.approx(row["gpu_wh"])
     assert row["gpu_attribution"] == "process list + utilisation"
     assert row["attribution"] == ATTRIBUTED == "attributed: process list + utilisation"
+
+
+BURNER = (  # a ComfyUI started with --cpu, generating: about half a core, in short slices
+    "import time\n"
+    "while True:\n"
+    "    end = time.monotonic() + 0.05\n"
+    "    while time.monotonic() < end:\n"
+    "        pass\n"
+    "    time.sleep(0.05)\n"
+)
+
+
+@pytest.mark.slow
+def test_the_whole_app_bills_the_gpu_to_the_gpu_tool_and_cpu_time_to_whoever_used_it(
+    fake_nvml, fake_powercap, tool_layout, tool_process, tmp_path, capsys
+):
+    import sys
+    import threading
+
+    from tray_app.runtime.engine import Engine
+
+    gpu_tool = tool_process([sys.executable, "main.py"], cwd=tool_layout("comfyui", tmp_path / "a"))
+    cpu_tool = tool_process([sys.executable, "main.py", "--cpu"],
+                            cwd=tool_layout("comfyui", tmp_path / "b", script=BURNER))
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[FakeProcess(gpu_tool.pid, 6000)]))
+    package = fake_powercap.add_package(0, watts=20.0)  # the floor, seen before any tool runs
+    offset = time.time() - time.monotonic()
+    engine = Engine()
+    stop = threading.Event()
+    with fake_powercap.live():
+        worker = threading.Thread(target=engine.run, args=(stop,))
+        worker.start()
+        try:
+            time.sleep(3.0)
+            package.watts = 50.0  # the package rises once work begins: 30 W above its floor
+            time.sleep(6.0)
+        finally:
+            stop.set()
+            worker.join(timeout=20)
+    capsys.readouterr()
+    assert main(["sessions", "--json"]) == 0
+    rows = {r["pids"][0]: r for r in json.loads(capsys.readouterr().out)}
+    gpu_s, cpu_s = rows[gpu_tool.pid], rows[cpu_tool.pid]
+    truth_wh = rig.ground_truth_j(0, gpu_s["start_ts"] - offset, gpu_s["end_ts"] - offset) / 3600
+    assert gpu_s["gpu_wh"] == pytest.approx(truth_wh, rel=0.02)
+    assert cpu_s["gpu_wh"] == 0.0  # absent from the GPU's process list: none of it
+    assert gpu_s["gpu_attribution"] == GPU_UTILISATION
+    assert gpu_s["cpu_attribution"] == cpu_s["cpu_attribution"] == "cpu time"
+    # Both get a part of the floor; the one that burned CPU time gets most of the rest. (The
+    # machine's other load, other programs on this shared box, keeps a share: not exact.)
+    assert cpu_s["cpu_wh"] > 1.2 * gpu_s["cpu_wh"]
+    machine_cpu_wh = 50.0 * (gpu_s["end_ts"] - gpu_s["start_ts"]) / 3600  # at most
+    assert gpu_s["cpu_wh"] + cpu_s["cpu_wh"] < machine_cpu_wh
+    assert truth_wh < gpu_s["machine_wh"] < truth_wh + machine_cpu_wh
