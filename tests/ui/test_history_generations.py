@@ -96,8 +96,12 @@ def test_what_costs_what_is_read_when_shown_and_matches_the_store(window, qtbot)
     assert cells[3] == str(top.count)
     reference = cells[-1]
     if top.family == "sdxl":
-        assert "AI Energy Score, NVIDIA H100, 2025" in reference
-        assert "ML.ENERGY leaderboard, NVIDIA A100 40 GB, 2024 · 50 steps" in reference
+        assert "AI Energy Score, H100, 2025" in reference
+        assert "ML.ENERGY, A100 40 GB, 2024 · 50 steps" in reference
+        tip = table.item(0, table.columnCount() - 1).toolTip()
+        assert "ML.ENERGY leaderboard" in tip and "https://ml.energy/leaderboard" in tip
+    # The user's own clearest comparison is said above the table, as the reminders' tip says it.
+    assert window.costs.tip.text().startswith("Tip from your own images: your 30-step SDXL images")
     families = {table.item(r, 0).text() for r in range(table.rowCount())}
     assert {"SDXL", "SD 1.5"} <= families or len(families) >= 2
 

@@ -389,13 +389,48 @@ WORDINGS: dict[str, RuleWording] = {
 }
 
 
+def _steps_tip(state: r.ActivityState) -> tuple[str, str] | None:
+    """The user's own images, same model and size, compared by steps."""
+    c = state.generation_contrast
+    return None if c is None else (c.key, steps_tip(c))
+
+
+def steps_tip(c: object) -> str:
+    """The sentence for a sessions.generation_tips.StepsContrast (History shows it too)."""
+    from tray_app.images.models import LABELS
+
+    def per_image(wh: float) -> str:
+        return f"{fmt_number(wh, 2 if wh < 1 else 1)} Wh"
+
+    return _(
+        "Tip from your own images: your {high}-step {model} images cost {wh_high} each, your "
+        "{low}-step ones {wh_low}. If the fewer steps look as good to you, that is the saving."
+    ).format(
+        high=c.steps_high,  # type: ignore[attr-defined]
+        low=c.steps_low,  # type: ignore[attr-defined]
+        model=LABELS.get(c.family, c.family),  # type: ignore[attr-defined]
+        wh_high=per_image(c.wh_high),  # type: ignore[attr-defined]
+        wh_low=per_image(c.wh_low),  # type: ignore[attr-defined]
+    )
+
+
+def grounded_tips(rule: str, state: r.ActivityState) -> list[tuple[str, str]]:
+    """Tips built on the user's own numbers, as (key, text), most relevant first."""
+    tips: list[tuple[str, str] | None] = []
+    if rule != r.IDLE_WASTE:
+        tips.append(_idle_model_tip(state))
+    if rule not in (r.IDLE_WASTE, r.POWER_LIMIT):  # about energy spent: which setting costs
+        tips.append(_steps_tip(state))
+    wording = WORDINGS.get(rule)
+    if wording and wording.tip:
+        tips.append(wording.tip(state))
+    return [t for t in tips if t is not None]
+
+
 def grounded_tip(rule: str, state: r.ActivityState) -> tuple[str, str] | None:
     """A tip built on this session's own numbers, as (key, text), when one applies."""
-    idle = _idle_model_tip(state) if rule != r.IDLE_WASTE else None
-    if idle is not None:
-        return idle
-    wording = WORDINGS.get(rule)
-    return wording.tip(state) if wording and wording.tip else None
+    tips = grounded_tips(rule, state)
+    return tips[0] if tips else None
 
 
 def _in_unit(value: float | None, unit: str, estimated: bool) -> str:
@@ -507,8 +542,8 @@ def render(
         else:
             tangible = _("That's {equivalents}.")
         body += " " + tangible.format(energy=fields["energy"], equivalents=eq.text)
-    grounded = grounded_tip(trigger.rule, state)
-    if grounded and grounded[0] not in grounded_used:
+    grounded = next((t for t in grounded_tips(trigger.rule, state) if t[0] not in grounded_used), None)
+    if grounded:
         tip_key, tip = grounded
     else:
         tips = generic_tips()

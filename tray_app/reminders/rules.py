@@ -63,6 +63,9 @@ class ActivityState:
     energy_estimated: bool = False  # figures come from a model, not a measurement: say so
     # The tool keeping the GPU awake longest with nothing to do (idle.waste.IdleWaste), if any.
     idle_waste: Any = None
+    # The user's own clearest cost difference between two settings of one model (a
+    # sessions.generation_tips.StepsContrast), from their recent generations; None when none.
+    generation_contrast: Any = None
 
 
 # --- the table ------------------------------------------------------------------------------

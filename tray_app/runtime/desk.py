@@ -34,7 +34,8 @@ class ReminderLog(Protocol):
 
 
 def activity(tracker: SessionTracker, snap: Snapshot, now: float, today_wh: float,
-             period_wh: float | None, idle_waste: IdleWaste | None = None) -> ActivityState:  # fmt: skip
+             period_wh: float | None, idle_waste: IdleWaste | None = None,
+             generation_contrast: object = None) -> ActivityState:  # fmt: skip
     """What the reminder rules look at, from the open session and the running totals."""
     s = tracker.current()
     return ActivityState(
@@ -52,6 +53,7 @@ def activity(tracker: SessionTracker, snap: Snapshot, now: float, today_wh: floa
         gpu_power_w=snap.gpu_w,
         energy_estimated=bool(s and "estimated" in {m.value for m in s.methods}),
         idle_waste=idle_waste,
+        generation_contrast=generation_contrast,
     )
 
 

@@ -309,7 +309,7 @@ class Engine:
             self._next_remind = snap.t + REMIND_EVERY_S
             longest = max(parts.idle.current, key=lambda w: w.idle_s, default=None)
             self._remind(desk, activity(tracker, snap, now, totals.today_wh, totals.period_wh,
-                                        longest))  # fmt: skip
+                                        longest, parts.generations.contrast(now)))  # fmt: skip
         status = EngineStatus(
             snapshot=snap,
             session=session_view(tracker.current(), now),

@@ -8,6 +8,7 @@ History window opens as fast with 100 000 generations as with none.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -41,6 +42,11 @@ class CostsView(QWidget):
         self.intro.setWordWrap(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
+        self.tip = QLabel()  # the user's own clearest comparison, when their data shows one
+        self.tip.setWordWrap(True)
+        bold = self.tip.font()
+        bold.setBold(True)
+        self.tip.setFont(bold)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setAccessibleName(_("Cost per image by settings"))
         self.table.setHorizontalHeaderLabels([self._header(c) for c in self.COLUMNS])
@@ -54,9 +60,14 @@ class CostsView(QWidget):
         header.setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
+        layout.addWidget(self.tip)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
         self.groups: list[Group] = []
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's naming
+        super().resizeEvent(event)
+        self.table.resizeRowsToContents()  # wrapped references need their lines' height
 
     @staticmethod
     def _header(key: str) -> str:
@@ -72,7 +83,13 @@ class CostsView(QWidget):
         }[key]
 
     def set_groups(self, groups: list[Group]) -> None:
+        from tray_app.reminders.phrasing import steps_tip
+        from tray_app.sessions.generation_tips import steps_contrast
+
         self.groups = groups
+        contrast = steps_contrast(groups)
+        self.tip.setText(steps_tip(contrast) if contrast else "")
+        self.tip.setVisible(contrast is not None)
         shown = groups[:MAX_GROUPS]
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(shown))

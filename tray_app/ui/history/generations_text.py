@@ -76,7 +76,9 @@ def window_explanation(window: str | None) -> str:
 def reference_text(ref: Reference) -> str:
     """"1,64 Wh/image — AI Energy Score, NVIDIA H100, 2025" with what it was measured on."""
     per = _("{wh} Wh/image").format(wh=decimal(ref.wh_per_image, 2))
-    where = ", ".join(filter(None, (ref.source.split(" (")[0], ref.hardware, ref.published)))
+    source = ref.source.split(" (")[0].removesuffix(" leaderboard")  # the full name: tooltip
+    hardware = ref.hardware.removeprefix("NVIDIA ")
+    where = ", ".join(filter(None, (source, hardware, ref.published)))
     text = f"{per} — {where}"
     if ref.steps:
         text += " · " + steps_text(ref.steps)
