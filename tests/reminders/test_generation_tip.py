@@ -95,3 +95,28 @@ def test_from_a_store_of_real_generations(tmp_path):
     # The fixture's SDXL at 1024x1024: 30 steps against 20, the same seconds per step.
     assert c is not None and (c.family, c.width, c.steps_high, c.steps_low) == ("sdxl", 1024, 30, 20)
     assert c.wh_high / c.wh_low > 1.3
+
+
+def test_the_engine_part_reads_the_comparison_hourly_and_after_a_session_ends(tmp_path):
+    from tests.fixtures.history_store import seed_store
+    from tray_app.runtime.generations import GenerationLog
+
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        seed_store(store, n=60, days=20, samples_for=0)
+        reads = []
+        real = store.generation_groups
+
+        def counting(since=None):  # noqa: ANN001, ANN202
+            reads.append(since)
+            return real(since)
+
+        store.generation_groups = counting  # type: ignore[method-assign]
+        log = GenerationLog(store, lambda: 0.0)
+        now = datetime.now(UTC).timestamp()
+        assert log.contrast(now) is None  # no generations yet
+        seed_generations(store, per_session=30)
+        assert log.contrast(now) is None and len(reads) == 1  # not re-read within the hour
+        log._contrast_due = 0.0  # as after a session's end
+        c = log.contrast(now)
+        assert c is not None and c.family == "sdxl" and len(reads) == 2
+        assert reads[-1] == now - 30 * 86400  # the user's recent habits only
