@@ -136,6 +136,19 @@ def test_doctor_reports_a_gpu_with_and_without_energy_counter(capsys, fake_nvml)
     a, b = report["gpus"]
     assert (a["index"], a["name"], a["energy_counter"], a["power_limit_w"]) == (0, "NVIDIA GeForce RTX 4090", True, 450.0)
     assert b["energy_counter"] is False and b["uuid"]
+    assert (a["process_list"], a["process_utilisation"]) == (True, True)
+
+
+def test_doctor_says_when_a_gpu_cannot_be_split_between_programs(capsys, fake_nvml):
+    fake_nvml(FakeGpu(name="NVIDIA GeForce RTX 4090", process_lists=False),
+              FakeGpu(name="NVIDIA RTX A4000", process_util=False))
+    a, b = doctor_json(capsys)["gpus"]
+    assert (a["process_list"], b["process_list"], b["process_utilisation"]) == (False, True, False)
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "no list of the programs using it: sessions share this GPU equally" in out
+    assert "programs sharing it are counted equally" in out
 
 
 def test_doctor_says_when_rapl_is_readable_and_when_it_needs_a_permission(capsys, fake_powercap, sysfs_faults):

@@ -78,6 +78,13 @@ def render(r: dict[str, Any]) -> str:
             limit = g.get("power_limit_w")
             limit_txt = _(", power limit {w:.0f} W").format(w=limit) if limit else ""
             lines.append(f"  • {g.get('name')}: {energy}{limit_txt}")
+            # How its energy can be split between programs (only NVML GPUs say).
+            if g.get("process_list") is False:
+                lines.append("    " + _("the driver gives no list of the programs using it: "
+                                          "sessions share this GPU equally"))
+            elif g.get("process_utilisation") is False:
+                lines.append("    " + _("the driver does not say how much each program uses it: "
+                                          "programs sharing it are counted equally"))
     else:
         lines.append("  " + _("none found"))
     if r["gpu_error"]:

@@ -335,6 +335,11 @@ class NvmlGpuSensor:
         self._probe_last: tuple[float, float | None] = (t, power)
         self._read_energy(t, power)
         self._power_limit(t)
+        # What attribution can rely on, asked once (doctor says it): the process list, and the
+        # per-process utilisation (NOT_SUPPORTED is remembered by the funnel, so never re-asked).
+        self._running(t)
+        util = session.call("nvmlDeviceGetProcessUtilization", handle, 0, key=index)
+        self.process_utilisation = not (isinstance(util, Unavailable) and util.permanent)
         session.acquire()
 
     # -- public --------------------------------------------------------------------------------
@@ -376,6 +381,10 @@ class NvmlGpuSensor:
             "method": self.method.value,
             "lost": self.lost,
             "note": self.note,
+            # False: sessions share this GPU equally ("shared (process list unavailable)").
+            "process_list": self._procs is not None,
+            # False: programs holding this GPU together are counted equally, not by their use.
+            "process_utilisation": self.process_utilisation,
         }
 
     def close(self) -> None:
@@ -694,6 +703,8 @@ def _open_devices(session: NvmlSession, details: dict[str, Any]) -> Discovery:
                     "power_limit_w",
                     "power_source",
                     "driver_version",
+                    "process_list",
+                    "process_utilisation",
                 )
             }
         )
