@@ -122,6 +122,9 @@ class IdleDesk:
         self.finished: list[Outcome] = []  # drained by the engine (listener, store)
         self.last_outcome: Outcome | None = None
         self._auto_done: set[tuple[str, int, float]] = set()  # (tool, pid, waste since)
+        # The last session seen open per tool: the tracker may have split an idle session
+        # before the user frees; what freeing saves still belongs to that tool's last session.
+        self._last_session: dict[tuple[str, int], int] = {}
 
     @property
     def current(self) -> tuple[IdleWaste, ...]:
@@ -148,6 +151,9 @@ class IdleDesk:
         the id of its open session. Cheap: no I/O."""
         if snap.paused:
             return
+        self._last_session.update(sessions)
+        for key in [k for k in self._last_session if k not in tools]:
+            del self._last_session[key]  # the tool exited
         labels = {k: t.display_name() for k, t in tools.items()}
         self.detector.update(snap.wall, snap.sources, tools.values(), labels)
         for key, job in list(self._pending.items()):
@@ -162,6 +168,8 @@ class IdleDesk:
                     continue
             self._finish(key, job, snap.wall)
         self._count_saved(snap, tools)
+        marks = {(w.tool, w.pid, w.since) for w in self.detector.current}
+        self._auto_done &= marks  # an idle stretch that ended needs no memory
         if auto_free:
             for waste in self.detector.current:
                 mark = (waste.tool, waste.pid, waste.since)
@@ -177,6 +185,7 @@ class IdleDesk:
         key = (tool.tool, tool.pid)
         if key in self._pending:
             return False
+        session_id = session_id if session_id is not None else self._last_session.get(key)
         pids = tuple(tool.pids or (tool.pid,))
         target = Target(tool.tool, tool.display_name(), tool.pid, pids, tool.port)
         waste = next((w for w in self.detector.current if w.key == key), None)

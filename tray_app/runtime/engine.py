@@ -345,7 +345,12 @@ class Engine:
             key = current.key if current is not None and not current.manual else None
         tool = parts.tools.tools.get(key) if key is not None else None
         if key is None or tool is None:
-            self._problem(_("No image tool is holding the GPU: nothing to free."))
+            from tray_app.idle.release import Answer, Target, outcome
+
+            # Said every time (a problem is said once): the user asked, they get an answer.
+            nothing = _("No image tool is holding the GPU: nothing to free.")
+            self.listener.on_release(outcome(Target("", _("Free GPU memory"), 0),
+                                             Answer(None, None, False, nothing), None))
             return
         session = parts.tracker.sessions.get(key)
         parts.idle.request(tool, session.id if session else None, reason, parts.monitor.last)
