@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import pytest
 
@@ -91,8 +92,6 @@ def test_release_with_no_tool_on_the_gpu_says_there_is_nothing_to_free(capsys, f
 
 
 def test_a_hung_tool_cannot_hold_the_request_past_its_deadline(trickling_server):
-    import time
-
     from tray_app.idle.release import Target, send
 
     server = trickling_server
@@ -117,3 +116,35 @@ def test_a_tool_with_work_queued_is_not_asked_to_free(fake_comfyui, fake_webui):
     assert not answer.accepted and ("POST", "/sdapi/v1/unload-checkpoint") not in webui.requests
     webui.job_count = 0
     assert send(Target("forge", "Forge", 1), [webui.port]).accepted
+
+
+WEBUI_WITHOUT_API = """\
+import http.server
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self): self.send_error(404)
+    def do_POST(self): self.send_error(404)
+    def log_message(self, *args): pass
+http.server.HTTPServer(("127.0.0.1", 0), Handler).serve_forever()
+"""
+
+
+@pytest.mark.slow
+def test_without_a_port_on_its_command_line_the_tools_own_listening_port_is_asked(
+    capsys, fake_nvml, tool_layout, tool_process
+):
+    import psutil
+
+    # `python launch.py` with no --port: gradio picked a free port; only the process knows it.
+    root = tool_layout("a1111", script=WEBUI_WITHOUT_API)
+    tool = tool_process([sys.executable, "launch.py"], cwd=root)
+    fake_nvml(FakeGpu(trace=steady(20.0, util_pct=0.0), processes=[FakeProcess(tool.pid, 7000, held_w=40.0)]))
+    proc = psutil.Process(tool.pid)
+    for _ in range(100):
+        ports = [c.laddr.port for c in proc.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        if ports:
+            break
+        time.sleep(0.05)
+    code, out = release(capsys, "--window", "1")
+    assert code == 1
+    assert out["endpoint"] == f"http://127.0.0.1:{ports[0]}/sdapi/v1/unload-checkpoint"
+    assert out["http_status"] == 404 and "Add --api" in out["message"]
