@@ -10,7 +10,9 @@ command lines.
 from __future__ import annotations
 
 import hmac
+import socket
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,20 +121,35 @@ class _Collector(Collector):
         yield rem
 
 
-def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHandler]:
-    expected = f"Bearer {token}".encode() if token else None
+# A scraper sends one small request and reads the answer in milliseconds. A client that is
+# silent, or trickles its request, is cut: each read waits at most READ_TIMEOUT_S, a whole
+# connection lasts at most CONNECTION_DEADLINE_S, and past MAX_CONNECTIONS at once new ones are
+# closed unanswered, so such clients cannot pile up threads (200 silent ones made 207).
+READ_TIMEOUT_S = 5.0
+CONNECTION_DEADLINE_S = 10.0
+MAX_CONNECTIONS = 8
 
+
+def authorised(header: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>`, the scheme in any case (RFC 7235 §2.1)."""
+    scheme, _sep, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credentials.strip().encode(), token.encode())
+
+
+def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "raison-garder"
         sys_version = ""
+        timeout = READ_TIMEOUT_S  # per read: StreamRequestHandler sets it on the socket
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self.path.split("?", 1)[0] not in ("/metrics", "/metrics/"):
                 self._send(404, b"Not found: try /metrics\n", "text/plain")
                 return
-            if expected is not None:
-                got = (self.headers.get("Authorization") or "").encode()
-                if not hmac.compare_digest(got, expected):
+            if token:
+                if not authorised(self.headers.get("Authorization"), token):
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", 'Bearer realm="raison-garder"')
                     self.send_header("Content-Length", "0")
@@ -158,21 +175,59 @@ def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHan
     return Handler
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a cap on connections and a deadline for each one."""
+
+    daemon_threads = True
+    request_queue_size = 64  # the listen backlog: a burst is accepted, then refused, at once
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: dict[socket.socket, float] = {}  # connection -> when it must be over
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            full = len(self._open) >= MAX_CONNECTIONS
+            if not full:
+                self._open[request] = time.monotonic() + CONNECTION_DEADLINE_S
+        if full:
+            super().shutdown_request(request)  # closed unanswered: a scraper retries
+            return
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+    def cut_late(self) -> None:
+        """Shut the connections past their deadline (their thread then ends), and wake up once
+        a second only while some are open: an idle endpoint still never wakes."""
+        now = time.monotonic()
+        with self._open_lock:
+            late = [conn for conn, deadline in self._open.items() if deadline <= now]
+            self.timeout = 1.0 if self._open else None
+        for conn in late:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 class MetricsServer:
     def __init__(self, state: MetricsState, bind: str, port: int, token: str = "") -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_Collector(state))
         handler = _handler(self.registry, token)
         if ":" in bind:
-            import socket
 
-            class _Server6(ThreadingHTTPServer):
+            class _Server6(_BoundedServer):
                 address_family = socket.AF_INET6
 
-            self._server: ThreadingHTTPServer = _Server6((bind, port), handler)
+            self._server: _BoundedServer = _Server6((bind, port), handler)
         else:
-            self._server = ThreadingHTTPServer((bind, port), handler)
-        self._server.daemon_threads = True
+            self._server = _BoundedServer((bind, port), handler)
         self._bind = bind
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="metrics", daemon=True)
@@ -182,6 +237,7 @@ class MetricsServer:
         # unlike serve_forever()'s 0.5 s polling. stop() wakes it with a connection.
         while not self._stopping.is_set():
             self._server.handle_request()
+            self._server.cut_late()
 
     @property
     def port(self) -> int:
@@ -192,8 +248,6 @@ class MetricsServer:
         return self
 
     def stop(self) -> None:
-        import socket
-
         self._stopping.set()
         wake = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self._bind, self._bind)
         try:
