@@ -195,3 +195,24 @@ def test_without_a_display_the_app_says_so_in_one_line_and_monitors_headless():
     assert lines[0] == "No display found: running the headless monitor instead (Ctrl+C to stop)."
     assert any("cpu:estimate" in line and "W" in line for line in lines[1:])
     assert proc.returncode in (0, 130) and "Traceback" not in err
+
+
+def test_every_tool_a_test_starts_outside_the_scanner_tests_has_a_free_port():
+    """A ComfyUI started without --port gets 8188: the engine under test would then count the
+    images of the developer's own ComfyUI. Only the scanner's tests (no engine, no network) may
+    rely on default ports."""
+    import ast
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    offenders = []
+    for path in tests.rglob("*.py"):
+        if "detect" in path.parts or "fixtures" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "tool_process"
+                    and node.args and isinstance(node.args[0], ast.List)):
+                words = [e.value for e in node.args[0].elts if isinstance(e, ast.Constant)]
+                if "main.py" in words and "--port" not in words:
+                    offenders.append(f"{path.relative_to(tests)}:{node.lineno}")
+    assert offenders == []

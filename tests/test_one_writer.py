@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, steady
+from tests.images import free_port
 from tray_app.commands import monitor
 from tray_app.store.db import STORE_FILENAME
 from tray_app.system.instance import INFO_NAME, KIND_MONITOR, InstanceLock
@@ -38,7 +39,8 @@ def test_a_second_monitor_on_the_same_data_dir_names_the_first_and_writes_nothin
     fake_nvml, tool_layout, tool_process, isolated_dirs
 ):
     data = isolated_dirs["data"]
-    tool = tool_process([sys.executable, "main.py"], cwd=tool_layout("comfyui"))
+    tool = tool_process([sys.executable, "main.py", "--port", str(free_port())],
+                        cwd=tool_layout("comfyui"))  # never the developer's own ComfyUI
     fake_nvml(FakeGpu(trace=steady(250.0), processes=[FakeProcess(pid=tool.pid)]))
     first = subprocess.Popen(MONITOR, env=dict(os.environ))
     try:

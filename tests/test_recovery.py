@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.fake_nvml import FakeGpu, FakeProcess, steady
+from tests.images import free_port
 from tray_app.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +50,8 @@ def open_session_start(path: Path, deadline: float) -> float:
 def test_a_monitor_killed_at_any_moment_loses_at_most_five_seconds(
     kill_at_s, fake_nvml, tool_layout, tool_process, isolated_dirs
 ):
-    tool = tool_process([sys.executable, "main.py"], cwd=tool_layout("comfyui"))
+    tool = tool_process([sys.executable, "main.py", "--port", str(free_port())],
+                        cwd=tool_layout("comfyui"))  # never the developer's own ComfyUI
     rig = fake_nvml(FakeGpu(trace=steady(WATTS), processes=[FakeProcess(pid=tool.pid)]))
     offset = time.time() - time.monotonic()
     store_path = isolated_dirs["data"] / "raison-garder.sqlite3"

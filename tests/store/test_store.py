@@ -167,7 +167,10 @@ def test_no_command_line_is_stored(isolated_dirs, tool_layout, tool_process):
 
     secret = "a-secret-prompt-about-my-neighbours-cat"
     root = tool_layout("comfyui")
-    proc = tool_process([sys.executable, "main.py", "--prompt", secret], cwd=root)
+    from tests.images import free_port
+
+    proc = tool_process([sys.executable, "main.py", "--port", str(free_port()), "--prompt", secret],
+                        cwd=root)
     (found,) = [t for t in Scanner().scan({proc.pid: {0}}) if t.pid == proc.pid]
     store = Store.open()
     tracker = SessionTracker(store)
