@@ -135,10 +135,13 @@ def test_the_whole_app_bills_the_gpu_to_the_gpu_tool_and_cpu_time_to_whoever_use
     import sys
     import threading
 
+    from tests.images import free_port
     from tray_app.runtime.engine import Engine
 
-    gpu_tool = tool_process([sys.executable, "main.py"], cwd=tool_layout("comfyui", tmp_path / "a"))
-    cpu_tool = tool_process([sys.executable, "main.py", "--cpu"],
+    # Free ports: never the developer's own ComfyUI at 8188 (tests/test_end_to_end.py checks).
+    gpu_tool = tool_process([sys.executable, "main.py", "--port", str(free_port())],
+                            cwd=tool_layout("comfyui", tmp_path / "a"))
+    cpu_tool = tool_process([sys.executable, "main.py", "--port", str(free_port()), "--cpu"],
                             cwd=tool_layout("comfyui", tmp_path / "b", script=BURNER))
     rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[FakeProcess(gpu_tool.pid, 6000)]))
     package = fake_powercap.add_package(0, watts=20.0)  # the floor, seen before any tool runs
