@@ -75,6 +75,20 @@ def test_power_energy_and_session_metrics_parse_with_prometheus_own_parser(serve
     assert m["raison_garder_power_watts"][est] == 20.0  # the method label says it is an estimate
 
 
+def test_a_tool_idling_with_the_gpu_held_is_exposed_in_watts_above_the_floor(served):
+    from dataclasses import replace
+
+    from tray_app.idle.waste import IdleWaste
+
+    state, url = served()
+    state.publish(status(gpu_w=65.0, gpu_j=10.0))
+    assert "raison_garder_idle_waste_watts" not in scrape(url)  # none: absent, not 0
+    waste = IdleWaste(key=("comfyui", 1), tool="comfyui", label="ComfyUI", pid=1, gpus=("nvidia:0",),
+                      holding_mb=5120.0, power_w=65.0, floor_w=20.0, since=0.0, idle_s=60.0, due=True)
+    state.publish(replace(status(gpu_w=65.0, gpu_j=10.0), idle_waste=(waste,)))
+    assert scrape(url)["raison_garder_idle_waste_watts"] == {(("tool", "comfyui"),): 45.0}
+
+
 def test_an_unknown_power_is_absent_not_zero(served):
     state, url = served()
     state.publish(status(gpu_w=None, gpu_j=10.0))

@@ -99,6 +99,12 @@ class _Collector(Collector):
         yield active
         yield duration
         yield session_wh
+        waste = GaugeMetricFamily("raison_garder_idle_waste_watts",
+                                  "Watts above the GPU's idle floor drawn because a tool sits idle "
+                                  "holding GPU memory, per tool (absent when none)", labels=["tool"])
+        for w in (getattr(status, "idle_waste", ()) or ()) if status is not None else ():
+            waste.add_metric([w.tool], w.extra_w)
+        yield waste
         done = CounterMetricFamily("raison_garder_sessions_energy_joules",
                                    "Energy of completed sessions, per tool", labels=["tool"])
         for tool, j in sorted(energy.items()):
