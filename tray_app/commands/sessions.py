@@ -54,7 +54,7 @@ def open_store_or_report() -> Any:
     from tray_app.store import Store, StoreError
 
     try:
-        store = Store.open()
+        store = Store.open_for_reading()
     except StoreError as exc:
         print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
         return None

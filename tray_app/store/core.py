@@ -60,6 +60,7 @@ class Store:
         self._writer = samples.SampleWriter(conn, path)
         self._own: set[int] = set()  # sessions opened by this Store: never "recovered"
         self._closed = False
+        self.read_only = False  # see open_for_reading
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -86,6 +87,34 @@ class Store:
             conn = cls._connect_checked(target, problems)
             schema.migrate(conn)
         return cls(conn, target, problems)
+
+    @classmethod
+    def open_for_reading(cls, path: Path | str | None = None) -> Store:
+        """`open()`, or, when the store cannot be written (a read-only folder, a read-only
+        mount, a backup), the same store opened read-only: listing and exporting still work,
+        and a write says why it failed."""
+        try:
+            return cls.open(path)
+        except StoreError as exc:
+            target = Path(path) if path is not None else db.default_path()
+            if exc.kind != "readonly" or not target.is_file():
+                raise
+            original = exc
+        try:
+            conn = db.connect_read_only(target)
+        except (sqlite3.Error, OSError):
+            raise original from None
+        try:
+            state, version = schema.inspect(conn), schema.user_version(conn)
+        except sqlite3.Error:
+            conn.close()
+            raise original from None
+        if state != "ours" or version != schema.SCHEMA_VERSION:
+            conn.close()
+            raise original  # needs moving aside or upgrading: both need write access
+        store = cls(conn, target, [])
+        store.read_only = True
+        return store
 
     @staticmethod
     def _connect_checked(target: Path, problems: list[str]) -> sqlite3.Connection:

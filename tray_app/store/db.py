@@ -166,6 +166,29 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open a store that cannot be written. `mode=ro` still sees a -wal left beside it; where
+    SQLite cannot even create its -shm there (a read-only folder after a clean exit, when no
+    -wal is left), the file is read as immutable: nothing else can be writing it then."""
+    from urllib.parse import quote
+
+    uri = "file:" + quote(str(Path(path).resolve()))
+    for suffix in ("?mode=ro", "?mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            uri + suffix, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            if suffix.endswith("immutable=1"):
+                raise
+    raise AssertionError("unreachable")
+
+
 def configure(conn: sqlite3.Connection, in_memory: bool = False) -> None:
     """Our pragmas, once the file is known to be ours (or empty)."""
     # Only takes effect on a new, empty file (it must precede the first table): lets

@@ -113,7 +113,7 @@ class HistoryWindow(QMainWindow):
         self.store: Store | None = store
         if store is None:
             try:
-                self.store = Store.open()
+                self.store = Store.open_for_reading()
             except StoreError as exc:
                 self.problem = str(exc)
         self.rates = q.rates()
