@@ -160,3 +160,14 @@ def test_a_failed_write_exits_1_and_keeps_the_file(capsys, monkeypatch) -> None:
     code, _out, err = run(capsys, "set", "idle_split_min", "30")
     assert code == 1 and "No space left on device" in err and str(settings_path()) in err
     assert settings_path().read_bytes() == before
+
+
+def test_set_says_when_an_option_applies_only_at_the_next_start(capsys) -> None:
+    from tray_app.config.schema import RESTART, SCHEMA
+
+    restart = [o.key for o in SCHEMA if o.applies == RESTART]
+    assert restart  # per_process_attribution: the monitor is built with it
+    code, out, _err = run(capsys, "set", restart[0], "false")
+    assert code == 0 and out.rstrip().endswith("(applies at next start)")
+    code, out, _err = run(capsys, "set", "reminders.session_wh", "80")
+    assert "next start" not in out  # a live one applies within seconds

@@ -64,6 +64,9 @@ class Recorder:
     def on_release(self, outcome) -> None:
         self.releases.append(outcome)
 
+    def on_settings(self, settings, changed) -> None:
+        pass
+
 
 def make_engine(fake_nvml, processes, settings: dict, generating_s: float = 3.0, trace=None,
                 port: int | None = None, tool: str = "comfyui"):
@@ -76,7 +79,7 @@ def make_engine(fake_nvml, processes, settings: dict, generating_s: float = 3.0,
     listener = Recorder()
     engine = Engine(listener, monitor, interval_s=1.0, store=Store.open(),
                     scanner=OneTool(tool, port), clock=lambda: clock.wall)
-    engine.images = ImageCounts(NoCounting())  # no image counting against a port nobody owns
+    engine.images = ImageCounts(NoCounting)  # no image counting against a port nobody owns
     engine.start()
     return rig, clock, engine, listener
 

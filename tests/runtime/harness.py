@@ -45,6 +45,7 @@ class ScriptedMonitor:
         self.intervals: list[float] = []
         self.paused = False
         self.steps: dict[int, Callable[[], None]] = {}
+        self.every: Callable[[int], None] | None = None  # after each snapshot's tick
         self.watched: frozenset[int] = frozenset()
         self.last: Snapshot | None = None
 
@@ -70,6 +71,8 @@ class ScriptedMonitor:
                               pids=(4242,))  # fmt: skip
             self.last = Snapshot(self.t, self.wall, (gpu,), paused=self.paused)
             on_snapshot(self.last)
+            if self.every is not None:
+                self.every(second)
 
     def set_interval(self, interval_s: float) -> None:
         self.intervals.append(interval_s)
@@ -87,6 +90,7 @@ class Recorder:
         self.reminders: list[object] = []
         self.problems: list[str] = []
         self.releases: list[object] = []
+        self.changes: list[frozenset[str]] = []
 
     def on_status(self, status: EngineStatus) -> None:
         self.statuses.append(status)
@@ -99,6 +103,9 @@ class Recorder:
 
     def on_release(self, outcome: object) -> None:
         self.releases.append(outcome)
+
+    def on_settings(self, settings: object, changed: frozenset[str]) -> None:
+        self.changes.append(changed)
 
 
 def scripted_engine(seconds: int) -> tuple[Engine, ScriptedMonitor, FakeScanner, Recorder]:

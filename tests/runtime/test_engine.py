@@ -60,7 +60,7 @@ class FakeWorker:
 def test_image_counts_arrive_later_and_join_the_session_they_were_asked_for():
     worker = FakeWorker()
     engine, monitor, scanner, _recorder = scripted_engine(40)
-    engine.images = ImageCounts(worker)
+    engine.images = ImageCounts(lambda: worker)
     scanner.running = [tool()]
     monitor.gpu_w = 300.0
     # The first count is asked for at once; its answer arrives ten seconds later.
@@ -74,7 +74,7 @@ def test_image_counts_arrive_later_and_join_the_session_they_were_asked_for():
 def test_a_count_for_a_session_that_closed_meanwhile_is_dropped():
     worker = FakeWorker(rounds=1)  # still busy with the first session's round afterwards
     engine, monitor, scanner, _recorder = scripted_engine(30)
-    engine.images = ImageCounts(worker)
+    engine.images = ImageCounts(lambda: worker)
     scanner.running = [tool()]
     monitor.gpu_w = 300.0
     monitor.at(6, lambda: scanner.running.clear())  # closes at the next detection (5 s cadence)

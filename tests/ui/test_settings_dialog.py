@@ -257,3 +257,14 @@ def test_each_reminder_rule_is_named_beside_its_switch_from_the_rule_table(qtbot
     qtbot.addWidget(invented)
     assert label_of(invented, "reminders.images.enabled") == INVENTED.label
     assert label_of(invented, "reminders.session_wh.enabled") == ""
+
+
+def test_an_option_that_needs_a_restart_says_so_beside_its_field(dialog):
+    from tray_app.config.schema import RESTART
+
+    restart = [o.key for o in SCHEMA if o.applies == RESTART]
+    assert restart
+    for key in restart:
+        assert "next start" in dialog.messages[key].text()
+        assert not dialog.messages[key].isHidden()
+    assert "next start" not in dialog.messages["reminders.session_wh"].text()

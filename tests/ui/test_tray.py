@@ -470,3 +470,22 @@ def test_held_back_reminders_wait_in_the_menu_and_open_on_request(make_app, qtbo
     app.presenter.popup.close()
     c.on_status(status())
     assert not c.held_menu.menuAction().isVisible()
+
+
+def test_a_settings_change_while_running_reaches_the_menu_language_and_start_at_login(
+    controller, tmp_path
+):
+    from tray_app.config.settings import typed
+    from tray_app.system import i18n
+
+    entry = tmp_path / "autostart" / "raison-garder.desktop"
+    try:
+        controller.on_settings(typed({"language": "fr", "start_at_login": True}),
+                               frozenset({"language", "start_at_login"}))  # fmt: skip
+        assert action(controller, "Quitter")  # the menu speaks French at once
+        assert entry.exists() and action(controller, "Lancer à l'ouverture de session").isChecked()
+        controller.on_settings(typed({"language": "fr", "start_at_login": False}),
+                               frozenset({"start_at_login"}))  # fmt: skip
+        assert not entry.exists()
+    finally:
+        i18n.set_language("en")

@@ -172,8 +172,15 @@ def _set(loaded: Any, pairs: list[str]) -> int:
         changed.append(key)
     store.save_settings(_changed_only(loaded, values), loaded.path)
     for key in changed:
-        print(_line(key, values[key]))
+        print(_line(key, values[key]) + _when(key))
     return 0
+
+
+def _when(key: str) -> str:
+    """A running app applies most settings within seconds; the others need a restart."""
+    from tray_app.config.schema import RESTART, option
+
+    return "  " + _("(applies at next start)") if option(key).applies == RESTART else ""
 
 
 def _reset(loaded: Any, keys: list[str], everything: bool) -> int:
@@ -197,6 +204,7 @@ def _reset(loaded: Any, keys: list[str], everything: bool) -> int:
                 _("{key} is back to its default: {value}").format(
                     key=key, value=format_value(key, values[key])
                 )
+                + _when(key)
             )
     return 0
 

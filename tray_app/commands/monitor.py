@@ -9,7 +9,8 @@ import threading
 import time
 from typing import Any
 
-from tray_app.system.i18n import _
+from tray_app.config.settings import TypedSettings, key_of
+from tray_app.system.i18n import _, set_language
 
 
 def positive_seconds(text: str) -> float:
@@ -67,6 +68,13 @@ class PrintingListener:
 
     def on_problem(self, message: str) -> None:
         print(_("warning: {message}").format(message=message), file=sys.stderr, flush=True)
+
+    def on_release(self, outcome: Any) -> None:
+        print(outcome.message(), flush=True)
+
+    def on_settings(self, settings: TypedSettings, changed: frozenset[str]) -> None:
+        if key_of(lambda s: s.language) in changed:  # the monitor's own messages follow it
+            set_language(settings.language)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -482,17 +482,17 @@ SCHEMA: tuple[Option, ...] = (
     Option("reminders.quiet_hours.end", TimeOfDay(), "08:00",
            N_("End of quiet hours"), enabled_by="reminders.quiet_hours.enabled", applies=LIVE),
     # Prometheus endpoint (opt-in)
-    Option("metrics.enabled", Bool(), False, N_("Serve a Prometheus /metrics endpoint"), applies=RESTART),
+    Option("metrics.enabled", Bool(), False, N_("Serve a Prometheus /metrics endpoint"), applies=LIVE),
     # 9612 is marked FREE in Prometheus' "Default port allocations" wiki page (the newest copy we
     # could read, c. 2021); the 9100-9999 range has since filled up, so a clash stays possible:
     # the metrics server must report a busy port clearly.
     Option("metrics.port", Int(1024, 65535), 9612,
-           N_("Port of the metrics endpoint"), enabled_by="metrics.enabled", applies=RESTART),
+           N_("Port of the metrics endpoint"), enabled_by="metrics.enabled", applies=LIVE),
     Option("metrics.bind", BindAddress(), "127.0.0.1",
-           N_("Address the metrics endpoint listens on (127.0.0.1: this computer only)"), enabled_by="metrics.enabled", applies=RESTART),
+           N_("Address the metrics endpoint listens on (127.0.0.1: this computer only)"), enabled_by="metrics.enabled", applies=LIVE),
     Option("metrics.token", Secret(), "",
            N_("Bearer token that scrapers must send (empty: none; required off this computer)"), secret=True,
-           enabled_by="metrics.enabled", applies=RESTART),
+           enabled_by="metrics.enabled", applies=LIVE),
 )  # fmt: skip
 
 OPTIONS: dict[str, Option] = {option.key: option for option in SCHEMA}

@@ -249,6 +249,10 @@ class MetricsServer:
     def port(self) -> int:
         return self._server.server_address[1]
 
+    @property
+    def bind(self) -> str:
+        return self._bind
+
     def start(self) -> MetricsServer:
         self._thread.start()
         return self

@@ -32,9 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from tray_app.config.settings import TypedSettings, default_settings
+from tray_app.config.schema import OPTIONS
+from tray_app.config.settings import TypedSettings, default_settings, value_of
+from tray_app.config.watch import SettingsWatch
 from tray_app.idle.desk import IdleDesk
 from tray_app.measure.monitor import Monitor, Snapshot
+from tray_app.measure.sensors.cpu_estimate import CpuEstimateSensor
 from tray_app.measure.sensors.discovery import SensorSet
 from tray_app.reminders import ActivityState, Reminder
 from tray_app.reminders.engine import Veto
@@ -64,6 +67,9 @@ DETECT_EVERY_S = 5.0
 IMAGES_EVERY_S = 15.0
 REMIND_EVERY_S = 5.0
 RETENTION_EVERY_S = 86400.0
+# settings.json is stat()ed this often (a few microseconds): a change made by the Settings window
+# or `raison-garder config set` applies within ~3 s, well inside the 5 s the user is promised.
+SETTINGS_EVERY_S = 2.0
 
 
 class SnapshotSource(Protocol):
@@ -128,6 +134,8 @@ class Engine:
         self._next_images = 0.0
         self._next_remind = 0.0
         self._next_retention = 0.0
+        self._next_settings = 0.0
+        self._watch: SettingsWatch | None = None
 
     @property
     def tracker(self) -> SessionTracker | None:
@@ -190,25 +198,57 @@ class Engine:
         log.warning("%s", message)
         self.listener.on_problem(message)
 
-    def _load_settings(self) -> None:
-        from tray_app.config.file import load_settings
+    def _load_settings(self, at_start: bool = False) -> None:
+        """Read settings.json and apply it. At start a file that is not ours is moved aside
+        (and said); while running it is only read: the user may be in the middle of an edit."""
+        from tray_app.config.file import load_settings, settings_path
 
-        loaded = load_settings(move_aside=True)
+        if self._watch is None:
+            self._watch = SettingsWatch(settings_path())
+        self._watch.mark_read()
+        loaded = load_settings(move_aside=at_start)
         for p in loaded.problems:
             self._problem(p)
         self._apply_settings(loaded.typed)
 
     def _apply_settings(self, settings: TypedSettings) -> None:
-        """Hand the settings to every part that is already running."""
-        self.settings = settings
+        """Hand the settings to every part that is running: every option marked applies=LIVE
+        in the schema takes effect here (tests/test_live_settings.py: one test per option)."""
+        old, self.settings = self.settings, settings
         if self._monitor is not None and self._interval_s is None:
             self._monitor.set_interval(settings.sample_interval_s)
-        if self.tracker is not None:
-            self.tracker.idle_split_s = settings.idle_split_min * 60.0
-            self.tracker.idle_power_w = settings.idle_power_w
-        if self.parts is not None:
-            self.parts.desk.update_settings(settings)
-            self.parts.idle.configure(*self._idle_settings())
+        if self.parts is None:
+            return  # at start: the parts are made from these settings
+        parts = self.parts
+        parts.tracker.idle_split_s = settings.idle_split_min * 60.0
+        parts.tracker.idle_power_w = settings.idle_power_w
+        parts.desk.update_settings(settings)
+        parts.idle.configure(*self._idle_settings())
+        # Day start, budget, retention, idle auto-free, money and carbon are read where used.
+        if settings.tools.extra_patterns != old.tools.extra_patterns:
+            parts.tools.set_patterns(settings.tools.extra_patterns)  # every process judged again
+        if settings.images.output_dirs != old.images.output_dirs:
+            self.images.reset()  # counters are made with their folders: start afresh, now
+            self._next_images = 0.0
+        if settings.cpu_tdp_w != old.cpu_tdp_w and self.sensor_set is not None:
+            for sensor in self.sensor_set.sensors:
+                if isinstance(sensor, CpuEstimateSensor):
+                    sensor.set_tdp(settings.cpu_tdp_w or None)
+        if settings.metrics != old.metrics:
+            self._restart_metrics()
+        changed = frozenset(k for k in OPTIONS if value_of(old, k) != value_of(settings, k))
+        if changed:
+            self.listener.on_settings(settings, changed)
+
+    def _restart_metrics(self) -> None:
+        state = None
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.observers.remove(self.metrics)
+            state = self.metrics.state  # counters carry on: a scraper sees no reset
+        self.metrics = MetricsListener.start(self.settings, self._problem, state)
+        if self.metrics is not None:
+            self.observers.append(self.metrics)
 
     def _idle_settings(self) -> tuple[float, float]:
         return float(self.settings.reminders.idle_waste_min), self.settings.idle_power_w
@@ -226,7 +266,7 @@ class Engine:
 
     def start(self) -> Parts:
         """Make the parts (on the thread that will tick). `run()` calls it; tests too."""
-        self._load_settings()
+        self._load_settings(at_start=True)
         store = self._store = self._store if self._store is not None else open_store(self._problem)
         tracker = SessionTracker(
             GuardedStore(store, self._problem),
@@ -300,6 +340,10 @@ class Engine:
             self.images.submit(tracker.sessions, tools.tools, self.settings.images.output_dirs, now)
         if tracker.closed:
             self._after_closes(parts)
+        if snap.t >= self._next_settings:
+            self._next_settings = snap.t + SETTINGS_EVERY_S
+            if self._watch is not None and self._watch.changed():
+                self._load_settings()
         if snap.t >= self._next_retention:
             self._next_retention = snap.t + RETENTION_EVERY_S
             apply_retention(parts.store, self.settings.retention.full_rate_days)

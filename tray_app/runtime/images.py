@@ -8,7 +8,7 @@ split meanwhile is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -27,15 +27,16 @@ class CountWorker(Protocol):
 
 
 class ImageCounts:
-    def __init__(self, worker: CountWorker | None = None) -> None:
-        self._worker = worker  # made at the first session: no thread while nothing runs
+    def __init__(self, factory: Callable[[], CountWorker] = ImageCountWorker) -> None:
+        self._factory = factory
+        self._worker: CountWorker | None = None  # made at the first session, not before
         self._counted: dict[Key, int] = {}  # the session id each key was counted for
 
     def submit(self, sessions: Mapping[Key, OpenSession], tools: Mapping[Key, DetectedTool],
                dirs: Sequence[str], now: float) -> None:  # fmt: skip
         """Ask for a count of every open session; never waits."""
         if self._worker is None:
-            self._worker = ImageCountWorker()
+            self._worker = self._factory()
         jobs = []
         for key, s in sessions.items():
             tool = tools.get(key)
@@ -59,6 +60,11 @@ class ImageCounts:
                 tracker.set_images(key, count.images, count.model_name, count.model_family)
             joined.append((s, count))
         return joined
+
+    def reset(self) -> None:
+        """Forget the counters (the folders to count changed); the next round starts afresh."""
+        self.close()
+        self._worker, self._counted = None, {}
 
     def close(self) -> None:
         if self._worker is not None:

@@ -25,10 +25,11 @@ class MetricsListener:
         self.server = server
 
     @classmethod
-    def start(cls, settings: TypedSettings,
-              problem: Callable[[str], None]) -> MetricsListener | None:  # fmt: skip
+    def start(cls, settings: TypedSettings, problem: Callable[[str], None],
+              state: MetricsState | None = None) -> MetricsListener | None:  # fmt: skip
         """The endpoint the settings ask for, serving; None when off or it cannot listen
-        (said through `problem`, naming the setting to change)."""
+        (said through `problem`, naming the setting to change). `state`: the figures so far,
+        when the endpoint moves (a settings change)."""
         status = metrics_status(settings)
         if status["warning"]:
             problem(status["warning"])
@@ -36,7 +37,7 @@ class MetricsListener:
             return None
         from tray_app.metrics.server import MetricsServer, MetricsState
 
-        state = MetricsState()
+        state = state or MetricsState()
         try:
             server = MetricsServer(state, status["bind"], status["port"],
                                    settings.metrics.token).start()  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from tray_app.config.settings import TypedSettings
 from tray_app.measure.monitor import Snapshot
 from tray_app.sessions.tracker import MANUAL, OpenSession
 from tray_app.system.i18n import _
@@ -79,6 +80,10 @@ class EngineListener(Protocol):
 
     def on_release(self, outcome: Outcome) -> None: ...
 
+    def on_settings(self, settings: TypedSettings, changed: frozenset[str]) -> None:
+        """settings.json changed (the Settings window, `config set`, an editor): the engine has
+        applied what it runs; the UI applies its own part (language, start at login)."""
+
 
 class NullListener:
     def on_status(self, status: EngineStatus) -> None:
@@ -91,6 +96,9 @@ class NullListener:
         pass
 
     def on_release(self, outcome: Outcome) -> None:
+        pass
+
+    def on_settings(self, settings: TypedSettings, changed: frozenset[str]) -> None:
         pass
 
 

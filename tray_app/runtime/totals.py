@@ -65,6 +65,11 @@ class Totals:
         self.period_wh: float | None = None  # None: no budget set
         self.budget_fraction: float | None = None  # share of the budget used
 
+    @property
+    def day_start(self) -> float | None:
+        """When the user's day (day_start_hour) began; None before the first tick."""
+        return self._today.since
+
     def session_closed(self, sid: int, total_wh: float | None) -> None:
         self._today.closed(sid, total_wh)
         self._week.closed(sid, total_wh)

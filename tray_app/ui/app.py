@@ -61,6 +61,7 @@ class TrayApp(QObject):
         self.controller.show_reminder = lambda rem, asked=False: self.presenter.show(rem, asked=asked)
         self.bridge.problem.connect(self.controller.on_problem, queued)
         self.bridge.release.connect(self.controller.on_release, queued)
+        self.bridge.settings.connect(self.controller.on_settings, queued)
         self.ipc_command.connect(self._on_command, queued)
         self.controller.on_no_tray_message = self._note_without_tray
         self.runner = EngineRunner(self.engine, on_crash=self.bridge.on_problem)

@@ -40,6 +40,7 @@ class EngineBridge(QObject):
     reminder = Signal(object)
     problem = Signal(str)
     release = Signal(object)  # idle.release.Outcome: what freeing GPU memory did
+    settings = Signal(object, object)  # (TypedSettings, frozenset of the keys that changed)
 
     def on_status(self, status: Any) -> None:
         self.status.emit(status)
@@ -52,6 +53,9 @@ class EngineBridge(QObject):
 
     def on_release(self, outcome: Any) -> None:
         self.release.emit(outcome)
+
+    def on_settings(self, settings: Any, changed: frozenset[str]) -> None:
+        self.settings.emit(settings, changed)
 
 
 class EngineRunner:

@@ -242,6 +242,33 @@ class TrayController(QObject):
                 else QSystemTrayIcon.MessageIcon.Warning)
         self.say(outcome.message(), _("Free GPU memory"), icon)
 
+    @Slot(object, object)
+    def on_settings(self, settings: TypedSettings, changed: frozenset[str]) -> None:
+        """settings.json changed while running (Settings window, `config set`, an editor):
+        the engine applied its part; the tray applies the language and start at login."""
+        if key_of(lambda s: s.language) in changed:
+            from tray_app.system.i18n import set_language
+
+            set_language(settings.language)
+            self.retranslate()
+        if key_of(lambda s: s.start_at_login) in changed and self.autostart is not None:
+            self._apply_autostart(settings.start_at_login)
+
+    def _apply_autostart(self, wanted: bool) -> None:
+        """Make the login entry match the setting (it is already saved)."""
+        from tray_app.system.autostart import launch_command
+
+        try:
+            if wanted and not self._autostart_enabled():
+                self.autostart.enable(launch_command())
+            elif not wanted and self._autostart_enabled():
+                self.autostart.disable()
+        except OSError as exc:
+            self.say(_("Could not change start at login ({place}): {error}").format(
+                place=self.autostart.location(), error=exc),
+                icon=QSystemTrayIcon.MessageIcon.Warning)  # fmt: skip
+        self.act_autostart.setChecked(self._autostart_enabled())
+
     @Slot(str)
     def on_problem(self, message: str) -> None:
         if message in self._problems_told:  # gentle: the same problem is said once

@@ -131,23 +131,30 @@ class CpuEstimateSensor:
         """tdp_w: the `cpu_tdp_w` setting (0/None = automatic). model/laptop/cpu_percent/clock
         are detected (or psutil's) unless given, which tests use."""
         self.model = model if model is not None else cpu_model_name()
-        self._default_kind: str | None = None  # "laptop"/"desktop" when the default TDP is used
-        if _valid_tdp(tdp_w):
-            self.tdp_w, self.tdp_source = float(tdp_w), "settings"
-        elif (hit := tdp_from_table(self.model)) is not None:
-            self.tdp_w, self.tdp_source = hit[1], f"table:{hit[0]}"
-        else:
-            laptop = has_battery() if laptop is None else laptop
-            self.tdp_w = DEFAULT_LAPTOP_TDP_W if laptop else DEFAULT_DESKTOP_TDP_W
-            self.tdp_source = "default"
-            self._default_kind = "laptop" if laptop else "desktop"
-        self.idle_w = self.tdp_w * IDLE_FRACTION
-        self.label = _("CPU (estimated from load, {tdp:.0f} W TDP)").format(tdp=self.tdp_w)
+        self._laptop = laptop
+        self.set_tdp(tdp_w)
         self._cpu_percent = cpu_percent or (lambda: psutil.cpu_percent(interval=None))
         self._clock = clock
         self._energy_j = 0.0
         self._last_t: float | None = None
         self._prime()
+
+    def set_tdp(self, tdp_w: float | None) -> None:
+        """The `cpu_tdp_w` setting (0/None = automatic: the built-in table, else a default);
+        a change applies from the next reading on."""
+        self._default_kind: str | None = None  # "laptop"/"desktop" when the default TDP is used
+        if _valid_tdp(tdp_w):
+            assert tdp_w is not None
+            self.tdp_w, self.tdp_source = float(tdp_w), "settings"
+        elif (hit := tdp_from_table(self.model)) is not None:
+            self.tdp_w, self.tdp_source = hit[1], f"table:{hit[0]}"
+        else:
+            laptop = has_battery() if self._laptop is None else self._laptop
+            self.tdp_w = DEFAULT_LAPTOP_TDP_W if laptop else DEFAULT_DESKTOP_TDP_W
+            self.tdp_source = "default"
+            self._default_kind = "laptop" if laptop else "desktop"
+        self.idle_w = self.tdp_w * IDLE_FRACTION
+        self.label = _("CPU (estimated from load, {tdp:.0f} W TDP)").format(tdp=self.tdp_w)
 
     def _prime(self) -> None:
         # psutil's first non-blocking call only records a starting point and returns 0.0.

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from tray_app import APP_NAME
 from tray_app.config.file import load_settings, save_settings
 from tray_app.config.schema import (
+    RESTART,
     SCHEMA,
     Option,
     SettingError,
@@ -73,6 +74,15 @@ def tab_titles() -> dict[str, str]:
         "privacy": _("Privacy & data"),
         "advanced": _("Advanced"),
     }
+
+
+def hint_of(field: Field) -> str:
+    """What is allowed, and, for the few options a running app cannot change, when it applies
+    (every other one applies within seconds of saving)."""
+    parts = [field.hint()]
+    if field.option.applies == RESTART:
+        parts.append(_("Applies at the next start of the app."))
+    return " ".join(p for p in parts if p)
 
 
 def tab_of(option: Option) -> str:
@@ -200,10 +210,10 @@ class SettingsDialog(QDialog):
     def _add_row(self, form: QFormLayout, option: Option) -> None:
         field = make_field(option)
         self.fields[option.key] = field
-        message = QLabel(field.hint())
+        message = QLabel(hint_of(field))
         message.setWordWrap(True)
         message.setStyleSheet(HINT_STYLE)
-        message.setVisible(bool(field.hint()))
+        message.setVisible(bool(hint_of(field)))
         self.messages[option.key] = message
         holder = QWidget()
         box = QVBoxLayout(holder)
@@ -262,9 +272,9 @@ class SettingsDialog(QDialog):
                 message.setStyleSheet(ERROR_STYLE)
                 message.setVisible(True)
             else:
-                message.setText(field.hint())
+                message.setText(hint_of(field))
                 message.setStyleSheet(HINT_STYLE)
-                message.setVisible(bool(field.hint()))
+                message.setVisible(bool(hint_of(field)))
         values = self.current_raw()
         for option in SCHEMA:
             if option.enabled_by:
