@@ -80,7 +80,7 @@ def select(
     if where:
         sql += " WHERE " + " AND ".join(where)
     order = "ASC" if oldest_first else "DESC"
-    sql += f" ORDER BY g.end_ts {order}, g.id {order} LIMIT ?"
+    sql += f" ORDER BY g.start_ts {order}, g.id {order} LIMIT ?"  # start_ts is indexed
     params.append(-1 if limit is None else int(limit))
     cur = conn.cursor()
     cur.row_factory = sqlite3.Row
