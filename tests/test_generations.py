@@ -205,3 +205,47 @@ def test_a1111_windows_add_up_to_the_sessions_active_energy(tmp_path: Path):
     assert (first["model_name"], first["steps"], first["sampler"], first["width"], first["height"]) == (
         "sd_xl_base_1.0", 30, "DPM++ 2M", 832, 1216)
     assert first["batch"] == 2
+
+
+# ---- overlaps and older ComfyUI ---------------------------------------------------------------
+
+
+def test_two_tools_working_at_once_share_each_generations_energy_as_attributed():
+    """Two tools on one GPU over the same window: each generation is integrated from its own
+    session's samples, which hold only that session's share, so the two add up to the GPU once."""
+    from tests.test_sessions import Rig
+    from tray_app.sessions.tracker import ToolSeen
+
+    rig = Rig()
+    rig.tools(ToolSeen(tool="comfyui", label="ComfyUI", pid=1), ToolSeen(tool="a1111", label="A1111", pid=2))
+    rig.idle(seconds=5)
+    rig.work(watts=300.0, seconds=20)
+    rig.idle(seconds=5)
+    start, end = 1_000_000 + 6.0, 1_000_000 + 26.0  # the work, as both tools saw it
+    shares = []
+    for sid in (1, 2):
+        rec = GenerationRecorder(sid, rig.store.sessions[sid]["tool"], 1_000_000.0)
+        unit = Unit(f"u{sid}", end, 1, NO_META, start, source="comfyui-api")
+        [g] = rec.collect([unit], end + 10, lambda a, b, sid=sid: rig.store.samples[sid])
+        shares.append(g.gpu_wh)
+    # The GPU once, not twice (within one 1 s sample of edge: the rig's step falls between two).
+    assert sum(shares) == pytest.approx(300 * 20 / 3600, rel=0.03)
+    assert shares[0] == pytest.approx(shares[1], rel=0.01)  # split as the tracker attributed it
+
+
+def test_an_older_comfyui_without_timestamps_gives_approximate_windows(fake_comfyui: FakeComfyUI):
+    t0 = round(time.time()) - 100.0
+    trace = Trace(t0, [(3, 30, False), (20, 280, True), (30, 30, False), (15, 300, True), (40, 30, False)])
+    samples = trace.samples()
+    counter = ImageCounter.for_tool("comfyui", None, fake_comfyui.port, t0 - 60)
+    rec = GenerationRecorder(9, "comfyui", t0)
+    assert counter.poll(t0, t0 + 1).images == 0  # first look: nothing yet
+    fake_comfyui.add_prompt(None, steps=20)  # finished since: no timestamps to say when
+    count = counter.poll(t0, t0 + 25)  # our next look, 24 s later
+    [unit] = count.units
+    assert unit.start_ts is None and unit.end_ts == t0 + 25 and unit.after_ts == t0 + 1
+    [g] = rec.collect(count.units, t0 + 60, lambda a, b: samples)
+    assert g.window == APPROXIMATE
+    # From the session's first activity to the look that saw it, active time only.
+    assert g.start_ts == pytest.approx(t0 + 3.37, abs=0.05) and g.end_ts == t0 + 25
+    assert g.gpu_wh * 3600 == pytest.approx(280 * 20, rel=0.06)
