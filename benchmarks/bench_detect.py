@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
+import psutil
 
-from tray_app.detect import Scanner  # noqa: E402
+from tray_app.detect import Scanner
 
 CALLS_PER_HOUR = 3600 // 5
 

@@ -128,7 +128,7 @@ def measure(runs: int) -> dict[str, object]:
             super().__init__()
             self.painted: set[int] = set()
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint:
                 self.painted.add(id(obj))
             return False

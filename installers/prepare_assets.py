@@ -28,7 +28,7 @@ def render_png(svg: Path, size: int, out: Path) -> Path:
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    _app = QGuiApplication.instance() or QGuiApplication([APP_ID])  # noqa: F841 - fonts, painting
+    _app = QGuiApplication.instance() or QGuiApplication([APP_ID])  # fonts, painting
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise SystemExit(f"prepare_assets: cannot read {svg}")

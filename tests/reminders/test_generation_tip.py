@@ -106,7 +106,7 @@ def test_the_engine_part_reads_the_comparison_hourly_and_after_a_session_ends(tm
         reads = []
         real = store.generation_groups
 
-        def counting(since=None):  # noqa: ANN001, ANN202
+        def counting(since=None):
             reads.append(since)
             return real(since)
 

@@ -12,9 +12,9 @@ from typing import Any
 # Before any QApplication exists: widgets render offscreen, no X server needed.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tray_app.measure.monitor import Snapshot, SourceState  # noqa: E402
-from tray_app.measure.sensors.base import Kind, Method  # noqa: E402
-from tray_app.runtime.engine import EngineStatus, SessionView  # noqa: E402
+from tray_app.measure.monitor import Snapshot, SourceState
+from tray_app.measure.sensors.base import Kind, Method
+from tray_app.runtime.engine import EngineStatus, SessionView
 
 
 def source(label: str = "NVIDIA GeForce RTX 4090", power_w: float | None = 250.0,

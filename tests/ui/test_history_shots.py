@@ -90,7 +90,7 @@ def _changed(a: list[tuple[int, int, int]], b: list[tuple[int, int, int]]) -> fl
 
 
 # ---- the child process ------------------------------------------------------------------------
-def _dark_palette():  # noqa: ANN202
+def _dark_palette():
     from PySide6.QtGui import QColor, QPalette
 
     pal = QPalette()
@@ -134,7 +134,7 @@ def _main(out: Path) -> int:
         subprocess.run(["import", "-window", "root", "-crop", "1200x860+0+0", str(out / f"history-{name}.png")],
                        check=True, timeout=30)
 
-    def open_window(**kw) -> HistoryWindow:  # noqa: ANN003
+    def open_window(**kw) -> HistoryWindow:
         w = HistoryWindow(**kw)
         w.resize(1200, 860)
         w.move(0, 0)

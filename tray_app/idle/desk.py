@@ -206,7 +206,7 @@ class IdleDesk:
         try:
             listening = () if job.target.port else listening_ports(job.target.pids)
             answer = self._send(job.target, candidate_ports(job.target, listening))
-        except Exception as exc:  # noqa: BLE001 - whatever happens, the worker hears back
+        except Exception as exc:  # whatever happens, the worker hears back
             log.exception("asking %s to free its memory failed", job.target.tool)
             answer = Answer(None, None, False, str(exc))
         self._submit(lambda: self._answered(key, job, answer))

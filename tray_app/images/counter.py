@@ -142,7 +142,7 @@ class ImageCounter:
     def poll(self, session_start_ts: float, now: float) -> ImageCount:
         try:
             return self._poll(self.count_from(session_start_ts), now)
-        except Exception:  # a count is a nicety: it must never stop a session
+        except Exception:  # noqa: BLE001 - a count is a nicety: it must never stop a session
             return UNCOUNTED
 
     def _poll(self, since: float, now: float) -> ImageCount:

@@ -91,7 +91,7 @@ class _Round:
                 if counter is None:
                     counter = self.counters[job.key] = self._factory(job, dirs)
                 out[job.key] = counter.poll(job.session_start_ts, now)
-        except Exception:  # noqa: BLE001 - a count is a nicety; say it and carry on
+        except Exception:  # a count is a nicety; say it and carry on
             log.exception("image counting failed")
         self.result = out
         self.done.set()

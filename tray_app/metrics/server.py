@@ -150,7 +150,7 @@ def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHan
         sys_version = ""
         timeout = READ_TIMEOUT_S  # per read: StreamRequestHandler sets it on the socket
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:  # http.server's naming
             if self.path.split("?", 1)[0] not in ("/metrics", "/metrics/"):
                 self._send(404, b"Not found: try /metrics\n", "text/plain")
                 return
@@ -163,7 +163,7 @@ def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHan
                     return
             self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
 
-        def do_POST(self) -> None:  # noqa: N802 - read-only endpoint
+        def do_POST(self) -> None:  # read-only endpoint
             self._send(405, b"Read-only\n", "text/plain")
 
         do_PUT = do_DELETE = do_POST  # noqa: N815
@@ -175,7 +175,7 @@ def _handler(registry: CollectorRegistry, token: str) -> type[BaseHTTPRequestHan
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # scrapes every 15 s would flood the terminal
 
     return Handler

@@ -342,7 +342,7 @@ class ReminderEngine:
         for veto in list(self._vetoes):
             try:
                 reason = veto(reminder)
-            except Exception:  # noqa: BLE001 - a broken hook must not lose the reminder
+            except Exception:  # a broken hook must not lose the reminder
                 log.exception("reminder veto hook %r failed; ignoring it", veto)
                 continue
             if reason:

@@ -306,7 +306,7 @@ class Engine:
                 return
             try:
                 fn()
-            except Exception:  # noqa: BLE001 - a failing command must not stop monitoring
+            except Exception:  # a failing command must not stop monitoring
                 log.exception("command failed")
 
     def _after_closes(self, parts: Parts) -> None:

@@ -41,7 +41,7 @@ class ToolWatch:
                     gpu_pids[pid].add(idx)
         try:
             found = self.scanner.scan(gpu_pids)
-        except Exception:  # noqa: BLE001 - detection failing must not stop measuring
+        except Exception:  # detection failing must not stop measuring
             log.exception("tool detection failed")
             return None
         self.tools = {(t.tool, t.pid): t for t in found}

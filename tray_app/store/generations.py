@@ -49,7 +49,7 @@ def insert_many(conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> int
 
 
 def derive(row: sqlite3.Row) -> dict[str, Any]:
-    d = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    d = {k: row[k] for k in row.keys()}  # sqlite3.Row is not a mapping
     d["window"] = d.pop("window_kind")
     total, images = d.get("total_wh"), d.get("images")
     d["wh_per_image"] = total / images if total is not None and images else None

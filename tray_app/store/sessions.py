@@ -63,7 +63,7 @@ def encode(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def derive(row: sqlite3.Row, rates: TypedSettings) -> dict[str, Any]:
-    d = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a mapping
+    d = {k: row[k] for k in row.keys()}  # sqlite3.Row is not a mapping
     for key in ("pids", "gpu_indices"):
         try:
             d[key] = json.loads(d.get(key) or "[]")

@@ -10,7 +10,7 @@ from tray_app.system import i18n
 class CatalogueTranslator(QTranslator):
     """Answers Qt's translation requests (`tr()`, Qt's own widgets) from `tray_app.system.i18n`."""
 
-    def translate(  # noqa: D102 - Qt API
+    def translate(  # Qt API
         self,
         context: str,
         source_text: str,
@@ -21,7 +21,7 @@ class CatalogueTranslator(QTranslator):
         translated = i18n.translate(source_text, i18n.current_language())
         return translated if translated != source_text else ""
 
-    def isEmpty(self) -> bool:  # noqa: N802 - Qt API
+    def isEmpty(self) -> bool:  # Qt API
         return i18n.current_language() == "en"
 
 

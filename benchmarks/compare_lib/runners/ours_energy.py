@@ -13,7 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository root
-import common  # noqa: E402
+import common
 
 
 def options(p: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ class SensorSet:
         for s in self.sensors:
             try:
                 s.close()
-            except Exception:  # noqa: BLE001,S110 - closing is best effort
+            except Exception:  # noqa: BLE001 - closing is best effort
                 pass
 
 

@@ -307,10 +307,10 @@ class NvmlGpuSensor:
         self.note: str | None = None  # why energy is sampled, for doctor and the UI
         self._lost_error: str | None = None
 
-        self.label = self._text(session.call("nvmlDeviceGetName", handle, key=index)) or _(
+        self.label = _text(session.call("nvmlDeviceGetName", handle, key=index)) or _(
             "NVIDIA GPU {index}"
         ).format(index=index)
-        self.uuid = self._text(session.call("nvmlDeviceGetUUID", handle, key=index))
+        self.uuid = _text(session.call("nvmlDeviceGetUUID", handle, key=index))
         self._limit_w: float | None = None
         self._limit_t = -LIMIT_TTL_S
         self._procs: dict[int, float | None] | None = None  # pid -> used MiB, None = no list
@@ -619,11 +619,12 @@ class NvmlGpuSensor:
         error = self._lost_error or _("This sensor is closed.")
         return Reading(self.source, self.kind, t, self.method, error=error)
 
-    @staticmethod
-    def _text(answer: Any) -> str | None:
-        if isinstance(answer, Unavailable) or answer is None:
-            return None
-        return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+
+def _text(answer: Any) -> str | None:
+    """A string NVML gave (bytes on older bindings); None when it gave none."""
+    if isinstance(answer, Unavailable) or answer is None:
+        return None
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
 
 
 # ---- discovery -----------------------------------------------------------------------------
@@ -664,7 +665,7 @@ def _open_devices(session: NvmlSession, details: dict[str, Any]) -> Discovery:
             ),
             details=details,
         )
-    driver = NvmlGpuSensor._text(version)
+    driver = _text(version)
     details["driver_version"] = driver
     if count == 0:
         return Discovery(

@@ -106,7 +106,7 @@ class DayChart(QWidget):
         self.setAccessibleName(_("Energy per day"))
         self.paints = 0
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(720, 200)
 
     def set_days(self, days: list[Day], idle: dict[str, tuple[float, float]] | None = None) -> None:
@@ -136,7 +136,7 @@ class DayChart(QWidget):
         return min(len(self.days) - 1, int((x - r.left()) / r.width() * len(self.days)))
 
     # ---- painting -----------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.paints += 1
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -242,22 +242,22 @@ class DayChart(QWidget):
         i = self.index_at(x)
         return None if i is None else day_tooltip(self.days[i], self.idle.get(self.days[i][0]))
 
-    def mouseMoveEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
         i = self.index_at(e.position().x())
         if i != self.hover:
             self.hover = i
             self.update()
 
-    def leaveEvent(self, e: QEvent) -> None:  # noqa: N802
+    def leaveEvent(self, e: QEvent) -> None:
         self.hover = None
         self.update()
 
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, e: QMouseEvent) -> None:
         i = self.index_at(e.position().x())
         if i is not None and e.button() == Qt.MouseButton.LeftButton:
             self.day_selected.emit(date.fromisoformat(self.days[i][0]))
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         if not self.days:
             return super().keyPressEvent(e)
         key = e.key()
@@ -280,7 +280,7 @@ class DayChart(QWidget):
         QToolTip.showText(self.mapToGlobal(QPoint(int(x), int(r.top()))),
                           day_tooltip(self.days[self.hover], self.idle.get(self.days[self.hover][0])), self)
 
-    def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802
+    def focusOutEvent(self, e: QFocusEvent) -> None:
         self.update()
         super().focusOutEvent(e)
 
@@ -309,7 +309,7 @@ class YearCalendar(QWidget):
         self.setAccessibleName(_("Year at a glance"))
         self.paints = 0
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(self.LEFT + self.WEEKS * 15 + 10, self.TOP + 7 * 15 + 34)
 
     def week_start(self) -> int:
@@ -363,7 +363,7 @@ class YearCalendar(QWidget):
             return mix(base, pal.color(QPalette.ColorRole.Text), 0.10)
         return mix(base, GPU_COLOUR, 0.25 + 0.75 * (level - 1) / (self.LEVELS - 2))
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.paints += 1
         p = QPainter(self)
         pal = self.palette()
@@ -433,7 +433,7 @@ class YearCalendar(QWidget):
             return True
         return super().event(e)
 
-    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, e: QMouseEvent) -> None:
         d = self.day_at(e.position().x(), e.position().y())
         if d is not None and e.button() == Qt.MouseButton.LeftButton:
             self.pick(d)
@@ -443,7 +443,7 @@ class YearCalendar(QWidget):
         self.update()
         self.day_selected.emit(d)
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         moves = {Qt.Key.Key_Left: -7, Qt.Key.Key_Right: 7, Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1}
         key = e.key()
         if key in moves:
@@ -460,10 +460,10 @@ class YearCalendar(QWidget):
         else:
             super().keyPressEvent(e)
 
-    def focusInEvent(self, e: QFocusEvent) -> None:  # noqa: N802
+    def focusInEvent(self, e: QFocusEvent) -> None:
         self.update()
         super().focusInEvent(e)
 
-    def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802
+    def focusOutEvent(self, e: QFocusEvent) -> None:
         self.update()
         super().focusOutEvent(e)

@@ -65,7 +65,7 @@ class CostsView(QWidget):
         layout.addWidget(self.note)
         self.groups: list[Group] = []
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's naming
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt's naming
         super().resizeEvent(event)
         self.table.resizeRowsToContents()  # wrapped references need their lines' height
 

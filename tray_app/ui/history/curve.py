@@ -91,7 +91,7 @@ class CurveWidget(QWidget):
         self.setMouseTracking(True)
         self.setAccessibleName(_("Power curve"))
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(420, 200)
 
     def set_curve(
@@ -135,7 +135,7 @@ class CurveWidget(QWidget):
         r = self.plot_rect()
         return r.left() + (ts - self.t0) / (self.t1 - self.t0) * r.width()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         pal = self.palette()
         text = pal.color(QPalette.ColorRole.WindowText)

@@ -104,7 +104,7 @@ class SessionTableModel(QAbstractTableModel):
         try:
             self.total = q.count(self.store, self.filter)
             self._append(self._next_page())
-        except Exception as exc:  # StoreError is reported; the table stays empty, not broken
+        except Exception as exc:  # noqa: BLE001 - said by _fail; the table stays empty, not broken
             self._fail(exc)
         self.endResetModel()
         self._busy = False
@@ -163,10 +163,10 @@ class SessionTableModel(QAbstractTableModel):
         self._busy = False
 
     # ---- the table ----------------------------------------------------------------------------
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
     def session(self, row: int) -> dict[str, Any]:
@@ -204,7 +204,7 @@ class SessionTableModel(QAbstractTableModel):
             return s["id"]
         return None
 
-    def headerData(  # noqa: N802
+    def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):

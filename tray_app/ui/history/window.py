@@ -583,7 +583,7 @@ class HistoryWindow(QMainWindow):
     def _store_error(self, exc: Exception) -> None:
         self.asker.warn(str(exc))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.owns_store and self.store is not None:
             try:
                 self.store.close()

@@ -159,11 +159,11 @@ class ReminderPopup(QWidget):
         return QPoint(x, y)
 
     # ---- hovering keeps it ------------------------------------------------------------------
-    def enterEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def enterEvent(self, event: QEvent) -> None:  # Qt API
         self.timer.stop()
         super().enterEvent(event)
 
-    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+    def leaveEvent(self, event: QEvent) -> None:  # Qt API
         self.timer.start(AFTER_HOVER_MS)
         super().leaveEvent(event)
 
@@ -173,7 +173,7 @@ class ReminderPopup(QWidget):
         self.close()
         self.action.emit(key)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt API
         self.timer.stop()
         if not self._acted:
             self._acted = True

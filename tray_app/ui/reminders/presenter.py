@@ -161,7 +161,7 @@ class ReminderPresenter(QObject):
                 reason = DND
             elif self._fullscreen_probe():
                 reason = FULLSCREEN
-        except Exception:  # noqa: BLE001 - a failing probe must never block reminders
+        except Exception:  # a failing probe must never block reminders
             log.exception("do-not-disturb check failed")
         self.cached_veto = reason
         return reason
