@@ -127,3 +127,12 @@ def test_doctor_tells_how_to_measure_a_notebook(isolated_dirs, capsys):
     pattern = line.split("tools.extra_patterns ", 1)[1].strip("`.'")
     # The pattern doctor suggests is one the settings accept as it is printed.
     assert main(["config", "set", "tools.extra_patterns", pattern]) == 0
+
+
+def test_doctor_says_when_the_scanner_is_limited_to_some_processes(isolated_dirs, capsys, monkeypatch):
+    # tests/conftest.py sets the testing aid: a user who copied it would see no tool at all.
+    assert main(["doctor"]) == 0
+    assert "RAISON_GARDER_SCAN_SCOPE is set" in capsys.readouterr().out
+    monkeypatch.delenv("RAISON_GARDER_SCAN_SCOPE")
+    assert main(["doctor", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scan_scope"] is None

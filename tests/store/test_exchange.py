@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 
 import pytest
 
@@ -148,7 +149,32 @@ def test_codecarbon_export_has_their_columns_and_units(store):
     assert float(first["gpu_power"]) == pytest.approx(150.0)  # W
     assert float(first["emissions"]) == pytest.approx(150 * 30 / 3600 / 1000 * 475 / 1000)  # kg
     assert first["cpu_energy"] == "" and first["ram_energy"] == ""  # unknown stays empty, not 0
-    assert first["timestamp"] == "2023-11-14T22:13:50"
+    # The run's end in local time without offset, as CodeCarbon writes `datetime.now()`.
+    assert first["timestamp"] == datetime.fromtimestamp(T0 + 30).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_codecarbon_times_are_local_both_ways(store, tmp_path, far_from_utc):
+    buf = io.StringIO()
+    write_codecarbon(store.list_sessions(order="start_ts ASC"), buf)
+    first = next(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert first["timestamp"] == "2023-11-14T14:13:50"  # 22:13:50 UTC, in Los Angeles
+    path = tmp_path / "emissions.csv"
+    path.write_text(buf.getvalue())
+    with Store.open(tmp_path / "fresh.sqlite3") as fresh:
+        fresh.import_sessions(read_import(path))
+        back = min(fresh.list_sessions(), key=lambda s: s["end_ts"])
+    assert back["end_ts"] == T0 + 30 and back["start_ts"] == pytest.approx(T0)
 
 
 # Columns of CodeCarbon 3.3.2's emissions.csv, in its order (its EmissionsData dataclass), typed

@@ -59,10 +59,18 @@ def collect() -> dict[str, Any]:
             "settings_file": str(settings.path),
             "settings_problems": list(settings.problems),
             "metrics": metrics_status(settings.typed),
+            "scan_scope": _scan_scope(),
         }
     finally:
         found.close()
     return report
+
+
+def _scan_scope() -> list[int] | None:
+    from tray_app.detect.scanner import scan_scope
+
+    scope = scan_scope()
+    return None if scope is None else sorted(scope)
 
 
 def _yes_no(flag: bool | None) -> str:
@@ -120,6 +128,11 @@ def render(r: dict[str, Any]) -> str:
                    "are not recognised by themselves: start a manual session from the tray, or "
                    "add a pattern, e.g. `raison-garder config set tools.extra_patterns "
                    "'[{\"name\": \"notebooks\", \"match\": \"ipykernel_launcher\"}]'`."))
+    if r.get("scan_scope") is not None:
+        lines.append("  ! " + _(
+            "RAISON_GARDER_SCAN_SCOPE is set (a testing aid): tools are looked for only among "
+            "processes {pids} and their descendants. Unset it for everyday use."
+        ).format(pids=", ".join(map(str, r["scan_scope"])) or "-"))
     lines.append(_("Data folder: {path}").format(path=r["data_dir"]))
     if r.get("data_dir_problem"):
         lines.append("  ! " + r["data_dir_problem"])
