@@ -249,3 +249,13 @@ def test_an_older_comfyui_without_timestamps_gives_approximate_windows(fake_comf
     # From the session's first activity to the look that saw it, active time only.
     assert g.start_ts == pytest.approx(t0 + 3.37, abs=0.05) and g.end_ts == t0 + 25
     assert g.gpu_wh * 3600 == pytest.approx(280 * 20, rel=0.06)
+
+
+def test_a_prompt_that_began_before_the_session_was_noticed_has_unknown_energy():
+    samples = Trace(100.0, [(30, 250, True)]).samples()  # the session opened at 100 s
+    rec = GenerationRecorder(1, "comfyui", 100.0)
+    early = Unit("early", 112.0, 1, NO_META, 90.0, source="comfyui-api")  # began at 90 s
+    inside = Unit("inside", 125.0, 1, NO_META, 113.0, source="comfyui-api")
+    got = {g.key: g for g in rec.collect([early, inside], 200.0, lambda a, b: samples)}
+    assert got["early"].total_wh is None and got["early"].wh_per_image is None  # not 12 s of 22
+    assert got["inside"].gpu_wh * 3600 == pytest.approx(250 * 12, rel=0.02)

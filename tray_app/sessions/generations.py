@@ -42,6 +42,10 @@ BATCH_GAP_S = 1.5
 SETTLE_S = 10.0
 # An exact window is integrated once the samples after its end exist (snapshots every second).
 SAMPLES_LAG_S = 2.0
+# An exact window the samples cover less than this short of its length (a prompt that began
+# before the session was noticed, a monitor asleep meanwhile) has an unknown energy: part of a
+# prompt's energy is not that prompt's energy.
+COVERAGE_SLACK_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class WindowEnergy:
     cpu_wh: float | None = None
     active_s: float = 0.0
     first_active_ts: float | None = None
+    covered_s: float = 0.0  # seconds of the window between two readings (not in a gap)
 
 
 def _part(
@@ -137,9 +142,10 @@ def integrate_window(
         dt = t_b - t_a
         if dt <= 0 or dt > MAX_GAP_S:
             continue
+        lo, hi = max(t_a, start), min(t_b, end)
+        out.covered_s += hi - lo
         if active_only and not act:
             continue
-        lo, hi = max(t_a, start), min(t_b, end)
         if act:
             out.active_s += hi - lo
             # Where the work began: the first active reading inside the window (the tail of an
@@ -232,6 +238,8 @@ class GenerationRecorder:
         if first.start_ts is not None and len(group) == 1:
             start, end, window = first.start_ts, first.end_ts, EXACT
             energy = integrate_window(rows, start, end, hold_edges=True)
+            if energy.covered_s < (end - start) - COVERAGE_SLACK_S:
+                energy.gpu_wh = energy.cpu_wh = None  # only part of it was measured
         else:
             window = APPROXIMATE
             start = max(self._window_start(), self.session_start)
