@@ -23,14 +23,17 @@ test:
 	@bash scripts/diffusers-test-env.sh
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m mypy
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Everything but the end-to-end tests marked slow (seconds instead of minutes).
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m "not slow"
 
+# ruff on everything; mypy on the Qt-free core (tray_app minus tray_app/ui, see pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m mypy
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_monitor.py

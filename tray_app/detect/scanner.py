@@ -667,9 +667,9 @@ class Scanner:
         # Interpreter children that are no tool themselves (spawned workers) join their tool.
         for pid in self._watch:
             if self._entries[pid].kind is not None:
-                head = self._tool_ancestor(pid)
-                if head is not None:
-                    members.setdefault(head, set()).add(pid)
+                tool_head = self._tool_ancestor(pid)
+                if tool_head is not None:
+                    members.setdefault(tool_head, set()).add(pid)
         found = []
         for head, pids in sorted(members.items()):
             entry = self._entries[head]

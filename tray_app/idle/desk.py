@@ -42,10 +42,17 @@ SAVED_WRITE_EVERY_S = 60.0
 class ToolInfo(Protocol):
     """What the desk needs of a detected tool (detect.scanner.DetectedTool fits)."""
 
-    tool: str
-    pid: int
-    pids: tuple[int, ...]
-    port: int | None
+    @property
+    def tool(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def pids(self) -> tuple[int, ...]: ...
+
+    @property
+    def port(self) -> int | None: ...
 
     def display_name(self) -> str: ...
 
@@ -91,8 +98,9 @@ def tool_memory(snap: Snapshot, pids: Iterable[int]) -> tuple[float | None, floa
         on_gpu = True
         if src.power_w is not None:
             watts.append(src.power_w)
+        known = [mb for mb in mine if mb is not None]
         if memory is not None:
-            memory = None if any(mb is None for mb in mine) else memory + sum(mine)  # type: ignore[misc]
+            memory = memory + sum(known) if len(known) == len(mine) else None
     if not on_gpu:  # not on any GPU: nothing held, if we could see the process lists at all
         seen = any(s.kind is Kind.GPU and s.process_memory_mb is not None for s in snap.sources)
         return None, (0.0 if seen else None)
@@ -189,6 +197,8 @@ class IdleDesk:
         pids = tuple(tool.pids or (tool.pid,))
         target = Target(tool.tool, tool.display_name(), tool.pid, pids, tool.port)
         waste = next((w for w in self.detector.current if w.key == key), None)
+        before_w: float | None
+        before_mb: float | None
         if waste is not None:
             before_w, before_mb = waste.power_w, waste.holding_mb
         elif snap is not None:

@@ -35,9 +35,14 @@ HOURS_PER_DAY = 24.0
 class ToolLike(Protocol):
     """What the detector needs of a detected tool (detect.scanner.DetectedTool fits)."""
 
-    tool: str
-    pid: int
-    pids: tuple[int, ...]
+    @property
+    def tool(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def pids(self) -> tuple[int, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)

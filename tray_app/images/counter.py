@@ -78,7 +78,10 @@ def summarise(
     named = {name: w for name, w in weights.items() if name is not None}
     if named:
         top = max(named.values())
-        latest = next(m for _w, _n, m in reversed(items) if named.get(m.model_name) == top)
+        latest = next(
+            m for _w, _n, m in reversed(items)
+            if m.model_name is not None and named.get(m.model_name) == top
+        )
     else:
         latest = items[-1][2]
     if latest.family:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypedDict
 
 from tray_app.system.i18n import _, current_language
 
@@ -138,7 +139,12 @@ class Reference:
 AI_ENERGY_SCORE = "AI Energy Score (Hugging Face), NVIDIA H100, GPU only"
 AI_ENERGY_SCORE_URL = "https://huggingface.co/spaces/AIEnergyScore/Leaderboard"
 
-_AES = {"hardware": "NVIDIA H100", "published": "2025"}
+class _Bench(TypedDict):
+    hardware: str
+    published: str
+
+
+_AES: _Bench = {"hardware": "NVIDIA H100", "published": "2025"}
 REFERENCES: dict[str, Reference] = {
     SDXL: Reference(
         SDXL, 1.64, "stabilityai/stable-diffusion-xl-base-1.0", AI_ENERGY_SCORE,
@@ -159,7 +165,7 @@ REFERENCES: dict[str, Reference] = {
 # ML.ENERGY leaderboard (Zeus), text-to-image at batch 1, GPU energy only, on an A100 40 GB.
 ML_ENERGY = "ML.ENERGY leaderboard"
 ML_ENERGY_URL = "https://ml.energy/leaderboard"
-_MLE = {"hardware": "NVIDIA A100 40 GB", "published": "2024"}
+_MLE: _Bench = {"hardware": "NVIDIA A100 40 GB", "published": "2024"}
 OTHER_REFERENCES: tuple[Reference, ...] = (
     Reference(SDXL, 0.60, "stabilityai/stable-diffusion-xl-base-1.0", ML_ENERGY, ML_ENERGY_URL,
               steps=50, **_MLE),

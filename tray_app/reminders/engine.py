@@ -224,14 +224,14 @@ class ReminderEngine:
 
         silence = self._silence(now)
         if silence is not None:
-            for trigger in due:
-                self._mark(trigger)  # dropped: no burst of stale reminders later
+            for dropped in due:
+                self._mark(dropped)  # dropped: no burst of stale reminders later
             if due and (silence == "quiet" or mem.snooze_replay):
                 mem.pending = due[0]  # the latest one gets a second chance when silence ends
             return []
         if self._cooling(now):
             return []  # never existed: the rule stays unsaid
-        trigger = None
+        trigger: r.Trigger | None = None
         if mem.pending is not None:
             pending, mem.pending = mem.pending, None
             if r.still_due(pending, state, cfg, scopes, held_s):
@@ -403,7 +403,8 @@ def _memory_from(data: Any) -> _Memory:
     spoken = data.get("spoken")
     if isinstance(spoken, Mapping):
         mem.spoken = {str(k): v for k, v in spoken.items() if isinstance(v, int)}
-    mem.tips_given = data.get("tips_given") if isinstance(data.get("tips_given"), int) else 0
+    tips_given = data.get("tips_given")
+    mem.tips_given = tips_given if isinstance(tips_given, int) else 0
     try:
         pending = data.get("pending")
         mem.pending = r.Trigger(**pending) if isinstance(pending, Mapping) else None

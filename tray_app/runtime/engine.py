@@ -149,6 +149,15 @@ class Engine:
     def submit(self, fn: Callable[[], object]) -> None:
         self._commands.put(fn)
 
+    def _on_parts(self, fn: Callable[[Parts], object]) -> None:
+        """Queue `fn` for the engine's thread; nothing happens before the parts exist."""
+
+        def run() -> None:
+            if self.parts is not None:
+                fn(self.parts)
+
+        self.submit(run)
+
     def request_stop(self) -> None:
         self._stop.set()
 
@@ -156,42 +165,42 @@ class Engine:
         self.submit(lambda: self._set_paused(paused))
 
     def start_manual_session(self) -> None:
-        self.submit(lambda: self.tracker and self.tracker.start_manual(self._clock()))
+        self._on_parts(lambda p: p.tracker.start_manual(self._clock()))
 
     def stop_manual_session(self) -> None:
-        self.submit(lambda: self.tracker and self.tracker.stop_manual(self._clock()))
+        self._on_parts(lambda p: p.tracker.stop_manual(self._clock()))
 
     def snooze_reminders(self, seconds: float | None) -> None:
         """Snooze for `seconds`, or until tomorrow's day start when None."""
-        self.submit(lambda: self.desk and self.desk.snooze(seconds))
+        self._on_parts(lambda p: p.desk.snooze(seconds))
 
     def resume_reminders(self) -> None:
         """End a snooze early."""
-        self.submit(lambda: self.desk and self.desk.resume())
+        self._on_parts(lambda p: p.desk.resume())
 
     def not_today(self) -> None:
-        self.submit(lambda: self.desk and self.desk.snooze(None, not_today=True))
+        self._on_parts(lambda p: p.desk.snooze(None, not_today=True))
 
     def reload_settings(self) -> None:
         self.submit(self._load_settings)
 
     def release_reminder(self, reminder_id: str) -> None:
         """The user opened a held-back reminder from the menu: it no longer waits there."""
-        self.submit(lambda: self.desk and self.desk.release(reminder_id))
+        self._on_parts(lambda p: p.desk.release(reminder_id))
 
     def record_delivery(self, reminder_id: str, delivery: str) -> None:
         """The UI says how a reminder reached the user: `shown:<channel>` or `held:<reason>`."""
-        self.submit(lambda: self.desk and self.desk.record_delivery(reminder_id, delivery))
+        self._on_parts(lambda p: p.desk.record_delivery(reminder_id, delivery))
 
     def free_gpu_memory(self, tool_key: tuple[str, int] | None = None) -> None:
         """Ask a tool (default: the one wasting most, else the current session's) to free its
         GPU memory through its own API; the outcome comes back through `on_release`."""
-        self.submit(lambda: self.parts and self._free(self.parts, tool_key, "user"))
+        self._on_parts(lambda p: self._free(p, tool_key, "user"))
 
     def add_veto(self, fn: Veto) -> None:
         """A do-not-disturb check: a non-None reason holds a reminder back (called in the worker)."""
         self._vetoes.append(fn)
-        self.submit(lambda: self.desk and self.desk.add_veto(fn))
+        self._on_parts(lambda p: p.desk.add_veto(fn))
 
     # ---- set-up -------------------------------------------------------------------------------
     def _problem(self, message: str) -> None:

@@ -164,9 +164,9 @@ def minute_records(samples: Sequence[Sample]) -> dict[int, bytes]:
             m[5] += dt
     for ts, gpu_w, cpu_w, _a in samples:
         p = _peak(gpu_w, cpu_w)
-        m = acc.get(int(ts // 60) * 60)
-        if p is not None and m is not None:
-            m[4] = max(m[4], p)
+        slot = acc.get(int(ts // 60) * 60)
+        if p is not None and slot is not None:
+            slot[4] = max(slot[4], p)
     hours: dict[int, bytearray] = {}
     for minute in sorted(acc):
         g, c, gs, cs, peak, act = acc[minute]

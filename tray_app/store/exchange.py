@@ -87,7 +87,7 @@ def write_json(
     for s in sessions:
         row = _row(s)
         if by_uid is not None:
-            row["generations"] = by_uid.get(s.get("uid"), [])
+            row["generations"] = by_uid.get(str(s.get("uid")), [])
         rows.append(row)
     json.dump(rows, out, indent=2, allow_nan=False)
     out.write("\n")

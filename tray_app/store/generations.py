@@ -66,7 +66,8 @@ def select(
     oldest_first: bool = False,
     with_session_uid: bool = False,
 ) -> list[dict[str, Any]]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if session_id is not None:
         where.append("g.session_id = ?")
         params.append(int(session_id))
@@ -112,7 +113,7 @@ def groups(conn: sqlite3.Connection, since: float | None = None) -> list[Group]:
         "window_kind = 'exact' FROM generations WHERE images > 0 AND start_ts >= ?",
         (since if since is not None else float("-inf"),),
     ).fetchall()
-    acc: dict[tuple, list[list]] = {}
+    acc: dict[tuple, list[Any]] = {}  # key -> [Wh per image], [s per image], n, images, exact
     for family, width, height, steps, images, total, seconds, exact in rows:
         entry = acc.get((family, width, height, steps))
         if entry is None:

@@ -46,7 +46,8 @@ class Filter:
     until: float | None = None
 
     def where(self) -> tuple[str, list[Any]]:
-        parts, params = [], []
+        parts: list[str] = []
+        params: list[Any] = []
         if self.tool is not None:
             parts.append("tool = ?")
             params.append(self.tool)

@@ -36,7 +36,8 @@ def select(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if since is not None:
         where.append("ts >= ?")
         params.append(since)

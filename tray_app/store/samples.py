@@ -138,12 +138,11 @@ class SampleWriter:
                 and ts - cur.t1 <= codec.MAX_STEP_S
                 and cur.n < codec.CHUNK_MAX_N
             )
-            if not fits:
+            if not fits or cur is None:
                 cur = _Chunk(None, ts, ts, 0, [])
                 out.append(cur)
             elif not out:
                 out.append(cur)
-            assert cur is not None
             cur.new.append(row)
             cur.t1 = ts
             cur.n += 1

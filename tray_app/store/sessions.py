@@ -117,7 +117,8 @@ def select(
 ) -> list[dict[str, Any]]:
     if not _ORDER.match(order.strip()):
         raise ValueError(f"unsupported order: {order!r}")
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if since is not None:
         where.append("start_ts >= ?")
         params.append(since)

@@ -180,7 +180,9 @@ class WinregRunKey:
     """HKCU\\...\\Run through `winreg` (Windows only)."""
 
     def get(self, name: str) -> str | None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # the backend chosen on Windows only
+            raise OSError("the Windows registry exists on Windows only")
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
@@ -190,13 +192,17 @@ class WinregRunKey:
         return str(value)
 
     def set(self, name: str, value: str) -> None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # the backend chosen on Windows only
+            raise OSError("the Windows registry exists on Windows only")
+        import winreg
 
         with winreg.CreateKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
             winreg.SetValueEx(key, name, 0, winreg.REG_SZ, value)
 
     def delete(self, name: str) -> None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # the backend chosen on Windows only
+            raise OSError("the Windows registry exists on Windows only")
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:

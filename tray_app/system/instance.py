@@ -290,7 +290,9 @@ def _send_once(command: str, directory: Path) -> bool:
     try:
         info = json.loads((directory / INFO_NAME).read_text(encoding="utf-8"))
         token = str(info["token"])
-        address: object = str(info["unix"]) if "unix" in info else ("127.0.0.1", int(info["tcp"]))
+        address: str | tuple[str, int] = (
+            str(info["unix"]) if "unix" in info else ("127.0.0.1", int(info["tcp"]))
+        )
         family = socket.AF_UNIX if "unix" in info else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
     except (OSError, ValueError, KeyError, TypeError):

@@ -108,8 +108,9 @@ def has_battery() -> bool:
 
 def _valid_tdp(value: float | None) -> bool:
     # Settings are validated upstream; still, a bad value means "automatic", never a crash.
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return ok and math.isfinite(value) and value > 0  # type: ignore[arg-type]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return math.isfinite(value) and value > 0
 
 
 class CpuEstimateSensor:

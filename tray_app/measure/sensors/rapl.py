@@ -117,7 +117,7 @@ class EnergyCounter:
         if delta < 0 and self.max_raw is None:
             power = None  # reset: this interval's energy is unknown, neither guessed nor 0 W
         else:
-            if delta < 0:
+            if delta < 0 and self.max_raw is not None:
                 delta += self.max_raw  # wrapped once at max_raw
             joules = delta * self.unit_j
             self.energy_j += joules
@@ -260,7 +260,9 @@ def discover_rapl(
             error=_("Could not list {path}: {reason}").format(path=root, reason=reason(exc)),
             details={"root": str(root), "domains": [], "readable": False},
         )
-    domains = [{"name": name, "path": str(path)} for _n, path, name in packages]
+    domains: list[dict[str, object]] = [
+        {"name": name, "path": str(path)} for _n, path, name in packages
+    ]
     details: dict = {"root": str(root), "domains": domains, "ignored": ignored, "readable": False}
     if not packages:
         return Discovery(
