@@ -136,3 +136,12 @@ def test_doctor_says_when_the_scanner_is_limited_to_some_processes(isolated_dirs
     monkeypatch.delenv("RAISON_GARDER_SCAN_SCOPE")
     assert main(["doctor", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["scan_scope"] is None
+
+
+def test_a_data_folder_that_cannot_be_reached_is_one_line(isolated_dirs, monkeypatch, capsys):
+    # Where nothing can be created (a vanished mount, a pseudo file system), mkdir's own reason.
+    folder = "/proc/no-such-process/raison-garder"
+    monkeypatch.setenv("RAISON_GARDER_DATA_DIR", folder)
+    assert main(["sessions"]) == 1
+    err = one_line(capsys.readouterr().err)
+    assert f"The data folder {folder} cannot be used (" in err and "mounted" in err
