@@ -70,3 +70,53 @@ def test_a_comfyui_that_trickles_its_answers_neither_stalls_sampling_nor_delays_
         for pipe in (monitor.stdout, monitor.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+class ComfyOnPort:
+    """A scanner that sees one ComfyUI, listening on `port` (a hung one here)."""
+
+    def __init__(self, port: int) -> None:
+        from pathlib import Path
+
+        from tray_app.detect.scanner import DetectedTool
+
+        self.tool = DetectedTool(tool="comfyui", label="ComfyUI", pid=os.getpid(), exe_name="python3",
+                                 root=Path("/nonexistent/ComfyUI"), gpu_indices=frozenset(), port=port,
+                                 pids=(os.getpid(),))
+
+    def scan(self, gpu_pids=None):
+        return [self.tool]
+
+
+def test_quit_is_honoured_within_a_second_while_a_tool_hangs(trickling_server: TricklingServer):
+    """The tray's Quit calls request_stop(): the engine ends at once, the hung request is left
+    to its own thread."""
+    from tray_app.runtime.engine import Engine
+
+    snapshots: list[float] = []
+
+    class Listener:
+        def on_status(self, status) -> None:
+            snapshots.append(time.monotonic())
+
+        def on_reminder(self, reminder) -> None:
+            pass
+
+        def on_problem(self, message: str) -> None:
+            pass
+
+    engine = Engine(Listener(), interval_s=0.2, scanner=ComfyOnPort(trickling_server.port))
+    worker = threading.Thread(target=engine.run, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while trickling_server.connections == 0:
+        assert time.monotonic() < deadline, "the engine never asked the tool's port"
+        time.sleep(0.05)
+    asked = time.monotonic()
+    time.sleep(1.0)
+    # Sampling went on while the server trickled (5 snapshots a second).
+    assert len([t for t in snapshots if t > asked]) >= 4
+    start = time.monotonic()
+    engine.request_stop()
+    worker.join(timeout=5)
+    assert not worker.is_alive() and time.monotonic() - start < 1.0
