@@ -176,11 +176,18 @@ def test_headless_monitor_prints_one_line_per_interval_and_nothing_with_quiet(fa
     run = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--headless", "--duration", "2.5"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
-    lines = [line for line in run.stdout.splitlines() if "nvidia:0" in line]
-    assert 2 <= len(lines) <= 4 and "(counter)" in lines[-1] and "W" in lines[-1]
+    lines = run.stdout.splitlines()
+    ticks = [line for line in lines if "GPU " in line and not line.startswith("Measured")]
+    assert 2 <= len(ticks) <= 4 and all(len(line) <= 80 for line in lines)
+    assert lines[-1].startswith("Measured for ") and "GPU " in lines[-1]  # the summary
+    wide = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--wide", "--duration", "1.5"],
+                          capture_output=True, text=True, timeout=60)
+    wide_lines = [line for line in wide.stdout.splitlines() if "nvidia:0" in line]
+    assert wide_lines and "(counter)" in wide_lines[-1] and "W" in wide_lines[-1]
     quiet = subprocess.run([sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                             "--duration", "1.5"], capture_output=True, text=True, timeout=60)
-    assert quiet.returncode == 0 and quiet.stdout.strip() == ""
+    assert quiet.returncode == 0 and len(quiet.stdout.splitlines()) == 1
+    assert quiet.stdout.startswith("Measured for ")
 
 
 @pytest.mark.slow
@@ -193,7 +200,7 @@ def test_without_a_display_the_app_says_so_in_one_line_and_monitors_headless():
     out, err = proc.communicate(timeout=20)
     lines = out.splitlines()
     assert lines[0] == "No display found: running the headless monitor instead (Ctrl+C to stop)."
-    assert any("cpu:estimate" in line and "W" in line for line in lines[1:])
+    assert any("CPU ≈" in line and "W" in line for line in lines[1:])
     assert proc.returncode in (0, 130) and "Traceback" not in err
 
 

@@ -83,4 +83,4 @@ def test_table_speaks_french(logged, capsys, monkeypatch):
     finally:
         i18n.set_language("en")
     out = capsys.readouterr().out
-    assert "Énergie de la séance" in out and "retenu (ne pas déranger)" in out
+    assert "Énergie de la session" in out and "séance" not in out.lower() and "retenu (ne pas déranger)" in out

@@ -95,7 +95,7 @@ def test_export_import_round_trip_and_refusal(recorded, tmp_path, capsys):
     out = tmp_path / "all.json"
     assert main(["export", "--format", "json", "--output", str(out)]) == 0
     assert main(["import", str(out)]) == 0
-    assert "Imported 0 sessions (3 already present)." in capsys.readouterr().out
+    assert "Imported 0 sessions (3 were already there)." in capsys.readouterr().out
     bad = json.loads(out.read_text())
     bad[1]["gpu_wh"] = -5
     out.write_text(json.dumps(bad))

@@ -9,6 +9,7 @@ import os
 import sys
 
 from tray_app import APP_NAME, __version__
+from tray_app.system import i18n
 from tray_app.system.i18n import _
 from tray_app.system.paths import FolderProblem
 
@@ -20,7 +21,7 @@ EXIT_REFUSED = 2
 # Order is the order shown in --help.
 COMMANDS = (
     "doctor", "monitor", "sessions", "generations", "export", "import", "config", "reminders",
-    "release", "history",
+    "release", "history", "completion",
 )
 
 
@@ -28,12 +29,37 @@ def _module(name: str):  # noqa: ANN202 - returns a module
     return importlib.import_module(f"tray_app.commands.{name.replace('import', 'import_')}")
 
 
+def localize_argparse() -> None:
+    """Make argparse speak through our catalogue (usage, headings, its own error messages).
+
+    argparse looks its messages up with the module-level names `_` and `ngettext` it imported
+    from gettext, at the moment it formats them; rebinding those two names reaches every message,
+    including those raised deep inside parse_args, which a subclass overriding a few methods
+    would miss. English stays argparse's own text (our `_` is the identity there), and the French
+    entries live in resources/i18n/fr/argparse.json (tests/test_cli_french.py checks them
+    against the running Python's argparse).
+    """
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    localize_argparse()
     parser = argparse.ArgumentParser(
         prog="raison-garder",
         description=_("Measure the energy of local AI image generation, and keep a sense of measure."),
+        epilog=_(
+            "Without a command, raison-garder starts the tray icon; without a display, the "
+            "headless monitor. `raison-garder COMMAND --help` explains each command."
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{APP_NAME} {__version__}",
+        help=_("show program's version number and exit"),
+    )
+    parser._positionals.title = _("commands")  # the only positional here is the command
     sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
     for name in COMMANDS:
         try:

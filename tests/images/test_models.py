@@ -90,7 +90,9 @@ def test_comparison_sentence_in_english():
 def test_comparison_sentence_in_french():
     i18n.set_language("fr")
     text = comparison_sentence(1.93, "sdxl", steps=30, width=1024, height=1024)
-    assert text.startswith("1,9 Wh par image SDXL — la référence publique sur H100 est de 1,64 Wh.")
+    assert text.startswith(
+        "1,9 Wh par image SDXL — la référence publique sur H100 est de 1,64 Wh. Ici\u00a0:"
+    )
     assert "30 étapes en 1024×1024" in text
     assert "GPU et CPU" in text
     assert "Luccioni" in comparison_sentence(3.0, None)

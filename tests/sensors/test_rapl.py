@@ -134,7 +134,7 @@ def test_fix_is_translated_but_the_commands_are_not(fake_powercap):
     fake_powercap.deny(fake_powercap.add_package(0))
     i18n.set_language("fr")
     error = discover_rapl().error
-    assert "Jusqu'au prochain redémarrage" in error
+    assert "Jusqu’au prochain redémarrage" in error  # typographic apostrophe
     assert f"sudo chmod a+r {fake_powercap.root}/intel-rapl:*/energy_uj" in error
 
 

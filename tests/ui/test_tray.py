@@ -226,7 +226,7 @@ def test_menu_speaks_french(qtbot, engine, tmp_path):
     assert "Mettre la mesure en pause" in texts
     assert "Quitter" in texts
     assert ctl.status_line_texts()[1] == "Aucune session en cours"
-    assert "Aujourd'hui : 85.3 Wh" in ctl.tray.toolTip()
+    assert "Aujourd\u2019hui\u00a0: 85,3 Wh" in ctl.tray.toolTip()
     ctl.menu.deleteLater()
 
 

@@ -13,7 +13,15 @@ from tray_app.system.i18n import _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help=_("explain what can be measured on this machine, and how"))
+    p = sub.add_parser(
+        "doctor",
+        help=_("explain what can be measured on this machine, and how"),
+        description=_(
+            "Explain what can be measured on this machine: which GPUs and CPU sensors were "
+            "found, which figures will be measured and which estimated, and why not more. "
+            "Finding nothing is an answer, not an error: the exit status is 0."
+        ),
+    )
     p.add_argument("--json", action="store_true", help=_("print machine-readable JSON"))
 
 
@@ -77,6 +85,19 @@ def _yes_no(flag: bool | None) -> str:
     return _("unknown") if flag is None else (_("yes") if flag else _("no"))
 
 
+def tdp_source_text(source: str | None) -> str:
+    """Where the CPU's rated power comes from, in words (the JSON keeps the machine value)."""
+    if not source:
+        return "?"
+    if source == "default":
+        return _("a generic default; set cpu_tdp_w for your CPU")
+    if source == "settings":
+        return _("from the settings")
+    if source.startswith("table:"):
+        return _("known model {model}").format(model=source.removeprefix("table:"))
+    return source
+
+
 def render(r: dict[str, Any]) -> str:
     lines = [_("Raison Garder doctor"), ""]
     lines.append(_("GPUs:"))
@@ -103,7 +124,7 @@ def render(r: dict[str, Any]) -> str:
         lines.append("  " + _("measured by RAPL energy counters: {domains}").format(domains=", ".join(cpu.get("domains", []))))
     else:
         tdp = cpu.get("tdp_w")
-        tdp_txt = _(" (TDP {w:.0f} W, {source})").format(w=tdp, source=cpu.get("tdp_source", "?")) if tdp else ""
+        tdp_txt = _(" (TDP {w:.0f} W, {source})").format(w=tdp, source=tdp_source_text(cpu.get("tdp_source"))) if tdp else ""
         lines.append("  " + _("estimated from CPU utilisation{tdp} — not a measurement").format(tdp=tdp_txt))
         if cpu.get("reason"):
             lines.append("  " + _("why: {reason}").format(reason=cpu["reason"]))

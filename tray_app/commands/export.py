@@ -1,18 +1,32 @@
-"""`raison-garder export`: every session as CSV, JSON, or CodeCarbon's emissions.csv."""
+"""`raison-garder export`: the sessions as CSV, JSON, or CodeCarbon's emissions.csv.
+
+To the terminal by default (`export > file.csv`, `export | …`); with `-o FILE` into a file, never
+over an existing one without `--force`, and never into a folder that does not exist (a typo in a
+path should not scatter exports around the disk). Files are private and written all or nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
-from tray_app.system.i18n import _
+from tray_app.system.i18n import _, ngettext
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from tray_app.commands.sessions import parse_day
+
     p = subparsers.add_parser(
-        "export", help=_("Export all sessions."), description=_("Export all sessions.")
+        "export",
+        help=_("export sessions as CSV or JSON, to the terminal or a file"),
+        description=_(
+            "Export the recorded sessions, oldest first, to the terminal or into a file. "
+            "csv and json can be imported again with `raison-garder import`."
+        ),
     )
     p.add_argument(
         "--format",
@@ -21,8 +35,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=_("csv or json (importable again), or codecarbon (its emissions.csv columns)"),
     )
     p.add_argument(
-        "--output", "-o", metavar="FILE", help=_("write to FILE instead of the terminal")
+        "--output", "-o", metavar=_("FILE"), help=_("write to FILE instead of the terminal")
     )
+    p.add_argument("--force", action="store_true", help=_("replace FILE if it already exists"))
+    p.add_argument(
+        "--since",
+        type=parse_day,
+        metavar=_("YYYY-MM-DD"),
+        help=_("only the sessions started on or after this day"),
+    )
+
+
+def _refuse_target(target: Path, force: bool) -> str | None:
+    """Why we will not write `target`, or None when it is fine."""
+    folder = target.parent
+    if not folder.is_dir():
+        return _(
+            "raison-garder: the folder {folder} does not exist; create it first, or choose "
+            "another file."
+        ).format(folder=folder)
+    if target.is_dir():
+        return _("raison-garder: {file} is a folder; give a file name.").format(file=target)
+    if target.is_file() and not force:  # a pipe or /dev/stdout is not "overwritten"
+        return _(
+            "raison-garder: {file} already exists; nothing was written. Use --force to replace it."
+        ).format(file=target)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,12 +74,19 @@ def run(args: argparse.Namespace) -> int:
         write_json,
     )
 
+    if args.output:
+        problem = _refuse_target(Path(args.output), getattr(args, "force", False))
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+    since = getattr(args, "since", None)
+    since_ts = datetime.combine(since, datetime.min.time()).timestamp() if since else None
     store = open_store_or_report()
     if store is None:
         return 1
     try:
         with store:
-            rows = store.list_sessions(order="start_ts ASC")
+            rows = store.list_sessions(since=since_ts, order="start_ts ASC")
             gens = (
                 store.list_generations(oldest_first=True, with_session_uid=True)
                 if args.format != "codecarbon"
@@ -50,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
         return 1
+
+    if since_ts is not None:  # only the generations of the sessions exported
+        uids = {r.get("uid") for r in rows}
+        gens = [g for g in gens if g.get("session_uid") in uids]
 
     def writer(out: TextIO) -> None:
         if args.format == "json":  # each session carries its generations
@@ -66,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
             side = generations_csv_path(args.output)
             _write_private(str(side), lambda out: write_generations_csv(gens, out))
             print(
-                _("Exported {n} generations to {file}.").format(n=len(gens), file=side),
+                ngettext(
+                    "Exported {n} generation to {file}.",
+                    "Exported {n} generations to {file}.",
+                    len(gens),
+                ).format(n=len(gens), file=side),
                 file=sys.stderr,
             )
     except OSError as exc:
@@ -78,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     print(
-        _("Exported {n} sessions to {file}.").format(n=len(rows), file=args.output), file=sys.stderr
+        ngettext("Exported {n} session to {file}.", "Exported {n} sessions to {file}.", len(rows))
+        .format(n=len(rows), file=args.output),
+        file=sys.stderr,
     )
     return 0
 

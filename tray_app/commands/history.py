@@ -9,8 +9,11 @@ from tray_app.system.i18n import _
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    text = _("Open the History window: totals, charts and every session.")
-    subparsers.add_parser("history", help=text, description=text)
+    subparsers.add_parser(
+        "history",
+        help=_("open the History window"),
+        description=_("Open the History window: totals, charts and every session."),
+    )
 
 
 def ask_running_instance() -> bool:

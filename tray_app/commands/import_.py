@@ -1,5 +1,7 @@
 """`raison-garder import FILE`: add sessions from our JSON/CSV export or a CodeCarbon
-emissions.csv, all or nothing."""
+emissions.csv, all or nothing.
+
+`import -` reads standard input, so `export | ssh other raison-garder import -` works."""
 
 from __future__ import annotations
 
@@ -14,14 +16,21 @@ EXIT_REFUSED = 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import",
-        help=_("Import sessions from a Raison Garder export or a CodeCarbon emissions.csv."),
+        help=_("import sessions from an export or a CodeCarbon emissions.csv"),
         description=_(
             "Import sessions from a Raison Garder JSON or CSV export, or a CodeCarbon "
             "emissions.csv (its runs become sessions of tool codecarbon:<project>). Sessions "
             "already in the store are skipped; a file with any bad record is refused as a whole."
         ),
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "file",
+        metavar=_("FILE"),
+        help=_(
+            "a JSON or CSV file written by `raison-garder export`, an emissions.csv, "
+            "or - for standard input"
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         ngettext("Imported {added} session", "Imported {added} sessions", added).format(added=added)
         + " "
-        + ngettext("({skipped} already present).", "({skipped} already present).", skipped).format(
-            skipped=skipped
-        )
+        + ngettext(
+            "({skipped} was already there).", "({skipped} were already there).", skipped
+        ).format(skipped=skipped)
     )
     if generations:
         print(

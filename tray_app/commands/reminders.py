@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from tray_app.system.i18n import _
+from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
 
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "reminders",
-        help=_("List the reminders given so far, newest first."),
+        help=_("list the reminders given so far, newest first"),
         description=_("List the reminders given so far, newest first."),
     )
     p.add_argument("--json", action="store_true", help=_("print a JSON array"))
@@ -82,7 +82,11 @@ def delivery_label(delivery: str | None) -> str:
 
 
 def _n(value: Any) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") if isinstance(value, (int, float)) else "?"
+    from tray_app.system.fmt import flexible
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "?"
+    return flexible(round(value, 1))
 
 
 def values_text(rule: str, values: dict[str, Any]) -> str:
@@ -103,6 +107,8 @@ def values_text(rule: str, values: dict[str, Any]) -> str:
 
 
 def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
+    from tray_app.system import fmt
+
     if not rows:
         return _(
             "No reminders yet. They appear while the monitor runs (the tray icon, or "
@@ -114,7 +120,7 @@ def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
     header = (_("Time"), _("Rule"), _("Session"), _("Values"), _("Delivered"))
     body = [
         (
-            datetime.fromtimestamp(r["ts"]).strftime("%Y-%m-%d %H:%M"),
+            fmt.date_time(r["ts"]),
             rule_label(r["rule"]),
             "-" if r.get("session_id") is None else str(r["session_id"]),
             values_text(r["rule"], r.get("values") or {}),
@@ -134,6 +140,10 @@ def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
     lines = [fmt(header), *(fmt(line) for line in body)]
     if limit is not None and len(rows) >= limit:
         lines.append(
-            _("Showing the {shown} newest; use --limit N to see more.").format(shown=len(rows))
+            ngettext(
+                "Showing the newest reminder; use --limit N to see more.",
+                "Showing the {shown} newest; use --limit N to see more.",
+                len(rows),
+            ).format(shown=len(rows))
         )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+from tray_app.system.fmt import long_date
 from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
@@ -34,7 +35,7 @@ def positive_int(text: str) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sessions",
-        help=_("List recorded sessions, newest first."),
+        help=_("list recorded sessions, newest first"),
         description=_("List recorded sessions, newest first."),
     )
     fmt = p.add_mutually_exclusive_group()
@@ -43,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--since",
         type=parse_day,
-        metavar="YYYY-MM-DD",
+        metavar=_("YYYY-MM-DD"),
         help=_("sessions started on or after this day"),
     )
     p.add_argument("--limit", type=positive_int, metavar="N", help=_("at most N sessions"))
@@ -100,21 +101,13 @@ def _since_nothing(day: date, earlier: int) -> str:
         "No sessions since {day} ({n} earlier ones: `raison-garder sessions` without --since "
         "lists them).",
         earlier,
-    ).format(day=day.isoformat(), n=earlier)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _wh(value: float | None) -> str:
-    return "?" if value is None else f"{value:.1f}"
+    ).format(day=long_date(day, weekday=False), n=earlier)
 
 
 def render_table(rows: list[dict[str, Any]], total: int) -> str:
+    from tray_app.sessions import display
+    from tray_app.system import fmt
+
     if not rows:
         return _(
             "No sessions recorded yet. A session appears here when the monitor (the tray icon, or "
@@ -136,12 +129,12 @@ def render_table(rows: list[dict[str, Any]], total: int) -> str:
         body.append(
             (
                 str(r["id"]),
-                datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M"),
+                fmt.date_time(r["start_ts"]),
                 tool,
-                _duration(r.get("duration_s")),
-                _wh(r.get("total_wh")),
-                r.get("energy_method") or "?",
-                r.get("status") or "?",
+                fmt.clock_duration(r.get("duration_s")),
+                fmt.number(r.get("total_wh"), 1),
+                display.method_word(r.get("energy_method")),
+                display.status_word(r.get("status")),
                 "-" if r.get("images") is None else str(r["images"]),
             )
         )
@@ -158,8 +151,10 @@ def render_table(rows: list[dict[str, Any]], total: int) -> str:
     lines = [fmt(header), *(fmt(line) for line in body)]
     if total > len(rows):
         lines.append(
-            _("Showing {shown} of {total} sessions; use --limit N to see more.").format(
-                shown=len(rows), total=total
-            )
+            ngettext(
+                "Showing {shown} of {total} session; use --limit N to see more.",
+                "Showing {shown} of {total} sessions; use --limit N to see more.",
+                total,
+            ).format(shown=len(rows), total=total)
         )
     return "\n".join(lines)

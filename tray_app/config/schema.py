@@ -51,7 +51,10 @@ def show_value(value: object, limit: int = 80) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:.10g}"  # 1000000, not 1e+06, in a message a person reads
+    """1000000, not 1e+06, in a message a person reads; 0,5 in French (`config set` reads both)."""
+    from tray_app.system.fmt import flexible
+
+    return flexible(value, group=False)
 
 
 # --- types ----------------------------------------------------------------------------------
@@ -129,8 +132,12 @@ class Float(SettingType):
         return float(value)
 
     def parse(self, text: str) -> float:
-        cleaned = text.strip()
-        if "," in cleaned and "." not in cleaned:
+        # What we print must parse back: "1 234,5" (French, narrow no-break spaces) and
+        # "1,234.5" (English) as well as plain "1234.5".
+        cleaned = "".join(text.split()).replace("\u202f", "")
+        if "," in cleaned and "." in cleaned:
+            cleaned = cleaned.replace(",", "")
+        elif "," in cleaned:
             cleaned = cleaned.replace(",", ".", 1)  # French decimal comma: "0,5"
         try:
             return self.validate(float(cleaned))
@@ -167,11 +174,12 @@ class Int(SettingType):
         return value
 
     def parse(self, text: str) -> int:
+        cleaned = "".join(text.split())  # "10 000" as French writes it
         try:
-            number: float = int(text.strip())
+            number: float = int(cleaned)
         except ValueError:
             try:
-                number = float(text.strip())
+                number = float(cleaned.replace(",", "."))
             except ValueError:
                 raise SettingError(self.allowed()) from None
         return self.validate(number)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
-from tray_app.system.i18n import _, current_language
+from tray_app.system.i18n import _
 
 SD15 = "sd15"
 SD21 = "sd21"
@@ -251,8 +251,9 @@ def reference_for(family: str | None) -> Reference:
 
 
 def _number(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
-    return text.replace(".", ",") if current_language() == "fr" else text
+    from tray_app.system.fmt import number
+
+    return number(value, decimals)
 
 
 def comparison_sentence(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tray_app.system import fmt
 from tray_app.system.i18n import _, current_language
 
 DEFAULT_PHONE_CHARGE_WH = 13.0
@@ -21,11 +22,7 @@ _PREFIX_SYMBOLS = frozenset("$£¥₹₩€")
 
 def fmt_number(value: float, decimals: int = 0) -> str:
     """A number in the current language's style: 1,234.5 in English, 1 234,5 in French."""
-    text = f"{value:,.{decimals}f}"
-    if current_language() == "fr":
-        # Narrow no-break space for thousands, comma for decimals (French typography).
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
+    return fmt.number(value, decimals)
 
 
 def fmt_flexible(value: float) -> str:

@@ -14,11 +14,12 @@ import io
 import json
 import math
 import re
+import sys
 import time
 from collections.abc import Iterable
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from tray_app.sessions.labels import CPU_LABELS, GPU_LABELS
 from tray_app.store import codecarbon
@@ -381,6 +382,9 @@ def validate_generation(
     return out
 
 
+STDIN = "-"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
@@ -391,13 +395,17 @@ def read_import(path: Path | str, now: float | None = None) -> list[dict[str, An
 
 
 def read_import_all(
-    path: Path | str, now: float | None = None
+    path: Path | str, now: float | None = None, stdin: BinaryIO | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Sessions and their generations (nested in JSON; beside a CSV, `name.generations.csv`),
-    all checked before anything is written. Raises ImportRefused."""
-    path = Path(path)
+    all checked before anything is written. "-" reads standard input (`import -`, as `export`
+    writes to standard output). Raises ImportRefused."""
+    from_stdin = str(path) == STDIN
+    # For standard input, `path` only names the source in messages; nothing is opened by it.
+    path = Path(_("standard input")) if from_stdin else Path(path)
     now = time.time() if now is None else now
-    records, kind = _read_records(path, REQUIRED, _("sessions"), now)
+    data = read_stream(path, stdin or sys.stdin.buffer, MAX_FILE_BYTES) if from_stdin else None
+    records, kind = _read_records(path, REQUIRED, _("sessions"), now, data)
     if kind == "emissions":  # CodeCarbon runs, already checked: no generations there
         return records, []
     sessions = [validate(r, path, i, kind == "csv", now) for i, r in enumerate(records, start=1)]
@@ -420,12 +428,26 @@ def read_import_all(
                 generations.append(validate_generation(g, path, i, False, now))
     else:
         side = generations_csv_path(path)
-        if side.exists():
+        if not from_stdin and side.exists():
             rows, _kind = _read_records(side, GENERATION_REQUIRED, _("generations"), now)
             generations = [
                 validate_generation(r, side, i, True, now) for i, r in enumerate(rows, start=1)
             ]
     return sessions, generations
+
+
+def read_stream(path: Path, stream: BinaryIO, limit: int) -> bytes:
+    """At most `limit` bytes of an open stream (standard input), or ImportRefused."""
+    try:
+        data = stream.read(limit + 1)
+    except OSError as exc:
+        raise _refuse(path, None, None, exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise _refuse(
+            path, None, None,
+            _("too large (more than {limit} MB)").format(limit=limit // 1_000_000),
+        )
+    return data
 
 
 def read_limited(path: Path, limit: int) -> bytes:
@@ -469,11 +491,12 @@ def json_depth(text: str) -> int:
 
 
 def _read_records(
-    path: Path, required: tuple[str, ...], what: str, now: float
+    path: Path, required: tuple[str, ...], what: str, now: float, data: bytes | None = None
 ) -> tuple[list[Any], str]:
-    """The raw records of a JSON array or CSV file, and which it was ("json", "csv"); a
-    CodeCarbon emissions.csv comes back as checked sessions ("emissions")."""
-    data = read_limited(path, MAX_FILE_BYTES)
+    """The raw records of a JSON array or CSV file (or of `data` already read), and which it
+    was ("json", "csv"); a CodeCarbon emissions.csv comes back as checked sessions ("emissions")."""
+    if data is None:
+        data = read_limited(path, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

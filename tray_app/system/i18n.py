@@ -7,7 +7,13 @@ the same catalogue, so Qt widgets and the headless core speak with one voice, an
 `tests/test_i18n.py` fails when a string in the source has no French entry.
 
 Formatting uses str.format with named fields: `_("{wh:.1f} Wh today").format(wh=...)`, so
-translators can move the fields around.
+translators can move the fields around. `_()` returns a `Text`, a str whose `.format()` writes
+numeric fields in the language's style (`tray_app.system.fmt`): the same template gives
+"1,234.5 Wh today" and "1 234,5 Wh aujourd'hui", and a new string cannot forget the decimal comma.
+
+French typography is applied once, when the catalogue is read: the space before : ; ! ? » and
+after « becomes non-breaking and the apostrophe typographic (’), so translators type plain
+spaces and quotes, and a line never starts with ":".
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from __future__ import annotations
 import json
 import locale
 import os
+import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from tray_app.system.paths import resources_dir
 
@@ -24,15 +32,30 @@ SUPPORTED = ("en", "fr")
 _language = "en"
 
 
+def _code(value: str) -> str:
+    """'fr_CA.UTF-8@euro' -> 'fr'."""
+    return value.split("_")[0].split(".")[0].split("@")[0].split("-")[0].lower()
+
+
 def system_language() -> str:
-    """The user's language from the environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else English."""
+    """The user's language from the environment, as gettext finds it, else English.
+
+    The first of LANGUAGE, LC_ALL, LC_MESSAGES, LANG that is set wins; it may be a list
+    (`LANGUAGE=de:fr`), tried in order until a language we speak. "C"/"POSIX" ends the search
+    in English, as in gettext.
+    """
     for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var, "")
-        if value and value not in ("C", "POSIX"):
-            code = value.split(":")[0].split("_")[0].split(".")[0].lower()
-            return code if code in SUPPORTED else "en"
+        if not value:
+            continue
+        for item in value.split(":"):
+            if item in ("C", "POSIX") or item.startswith(("C.", "POSIX.")):
+                return "en"
+            if _code(item) in SUPPORTED:
+                return _code(item)
+        return "en"
     try:
-        code = (locale.getlocale()[0] or "en").split("_")[0].lower()
+        code = _code(locale.getlocale()[0] or "en")
     except ValueError:
         code = "en"
     return code if code in SUPPORTED else "en"
@@ -51,6 +74,18 @@ def current_language() -> str:
     return _language
 
 
+# French spacing: non-breaking before : ; ! ? » (narrow before ; ! ?), and after «.
+_FR_BEFORE = re.compile(r" ([:;!?»])(?=\s|$|[\"'\)\]])")
+_FR_AFTER = re.compile(r"« ")
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
+def _french_typography(text: str) -> str:
+    text = _FR_BEFORE.sub(lambda m: ("\u00a0" if m[1] in ":»" else "\u202f") + m[1], text)
+    text = _APOSTROPHE.sub("\u2019", text)  # aujourd’hui: the typographic apostrophe
+    return _FR_AFTER.sub("«\u00a0", text)
+
+
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     if lang == "en":
@@ -64,23 +99,58 @@ def catalogue(lang: str) -> dict[str, str]:
         merged.update(
             {k: v for k, v in data.items() if isinstance(v, str) and v and not k.startswith("@")}
         )
+    if lang == "fr":
+        merged = {k: _french_typography(v) for k, v in merged.items()}
     return merged
 
 
-def _(message: str) -> str:
+class Text(str):
+    """A translated string whose `.format()` writes numbers in its language's style."""
+
+    lang = "en"
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        from tray_app.system.fmt import LocaleFormatter
+
+        return LocaleFormatter(self.lang).vformat(self, args, kwargs)
+
+    def format_map(self, mapping: Any) -> str:
+        from tray_app.system.fmt import LocaleFormatter
+
+        return LocaleFormatter(self.lang).vformat(self, (), mapping)
+
+
+class _FrenchText(Text):
+    lang = "fr"
+
+
+_TEXT = {"en": Text, "fr": _FrenchText}
+
+
+def _text(message: str, lang: str) -> Text:
+    return _TEXT.get(lang, Text)(message)
+
+
+def _(message: str) -> Text:
     """Translate `message` into the current language (identity for English or a missing entry)."""
     if _language == "en":
-        return message
-    return catalogue(_language).get(message, message)
+        return _text(message, "en")
+    return _text(catalogue(_language).get(message, message), _language)
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """Plural-aware translation. French treats 0 and 1 as singular; English only 1."""
-    if _language == "fr":
-        return _(singular) if n in (0, 1) else _(plural)
-    return _(singular) if n == 1 else _(plural)
+def plural_index(n: int, lang: str | None = None) -> int:
+    """0 for the singular form, 1 for the plural. French treats 0 and 1 (and 1.5) as singular."""
+    lang = lang or _language
+    if lang == "fr":
+        return 0 if abs(n) < 2 else 1
+    return 0 if n == 1 else 1
 
 
-def translate(message: str, lang: str) -> str:
+def ngettext(singular: str, plural: str, n: int) -> Text:
+    """Plural-aware translation."""
+    return _(plural) if plural_index(n) else _(singular)
+
+
+def translate(message: str, lang: str) -> Text:
     """Translate into a given language regardless of the current one (used by tests and previews)."""
-    return message if lang == "en" else catalogue(lang).get(message, message)
+    return _text(message if lang == "en" else catalogue(lang).get(message, message), lang)

@@ -27,6 +27,8 @@ from PySide6.QtGui import (
     QTransform,
 )
 
+from tray_app.system.fmt import localize
+
 IDLE, ACTIVE, PAUSED = "idle", "active", "paused"
 LEVEL_STEPS = 8  # colour steps between calm and warm: fewer steps, fewer repaints
 CALM_W, WARM_W = 60.0, 420.0  # a desktop at rest vs. a big GPU at full tilt
@@ -62,7 +64,8 @@ def watts_label(w: float | None) -> str:
     if shown < 1000:
         return f"{shown:.0f}"
     kw = shown / 1000
-    return f"{kw:.1f}k".replace(".0k", "k") if kw < 10 else f"{kw:.0f}k"
+    # 1.2k / 1,2k: the tray icon speaks the app's language like every other figure.
+    return localize(f"{kw:.1f}k".replace(".0k", "k")) if kw < 10 else f"{kw:.0f}k"
 
 
 class WattsDisplay:

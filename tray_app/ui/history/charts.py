@@ -24,7 +24,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from tray_app.system import i18n
-from tray_app.system.i18n import _
+from tray_app.system.fmt import flexible, long_date
+from tray_app.system.i18n import _, ngettext
 from tray_app.ui.history import format as fmt
 
 GPU_COLOUR = QColor("#3f7fc4")
@@ -60,15 +61,15 @@ def nice_step(top: float, ticks: int = 4) -> float:
 
 def axis_label(value: float, unit: str) -> str:
     if unit == "kWh":
-        return f"{value / 1000:g}"
-    return f"{value:g}"
+        return flexible(float(f"{value / 1000:g}"))
+    return flexible(float(f"{value:g}"))
 
 
 def day_tooltip(day: Day, idle: tuple[float, float] | None = None) -> str:
     """`idle`: (Wh drawn by idle tools, Wh saved by freeing them) that day, when any."""
     key, gpu, cpu, images = day
     d = date.fromisoformat(key)
-    title = locale().toString(d, QLocale.FormatType.LongFormat)
+    title = long_date(d)  # the same words as everywhere else ("1er décembre"), not QLocale's
     total = gpu + cpu
     if total <= 0 and not images:
         return _("{day}: no session").format(day=title)
@@ -118,7 +119,9 @@ class DayChart(QWidget):
 
     def summary(self) -> str:
         total = sum(g + c for _k, g, c, _i in self.days)
-        return _("{n} days, {total} in all").format(n=len(self.days), total=fmt.energy(total))
+        return ngettext("{n} day, {total} in all", "{n} days, {total} in all", len(self.days)).format(
+            n=len(self.days), total=fmt.energy(total)
+        )
 
     # ---- geometry -----------------------------------------------------------------------------
     def plot_rect(self) -> QRectF:

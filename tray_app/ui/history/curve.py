@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from tray_app.system.fmt import flexible
 from tray_app.system.i18n import _
 from tray_app.ui.history.charts import CPU_COLOUR, GPU_COLOUR, mix, nice_step
 
@@ -169,7 +170,8 @@ class CurveWidget(QWidget):
             p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
             p.setPen(text)
             p.drawText(QRectF(0, y - fm.height() / 2, self.MARGIN_L - 6, fm.height()),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{v:g}")
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       flexible(float(f"{v:g}")))
             v += step
         p.drawText(QRectF(4, 2, 60, fm.height()), "W")
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)

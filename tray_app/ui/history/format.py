@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from tray_app.sessions import labels
+from tray_app.system import fmt
 from tray_app.system.i18n import _, ngettext
 
 UNKNOWN = "?"
@@ -103,7 +104,7 @@ def status_label(status: str | None) -> str:
 def number(value: float | None, digits: int = 1, approx: bool = False) -> str:
     if value is None:
         return UNKNOWN
-    text = f"{value:.{digits}f}"
+    text = fmt.number(value, digits)
     return f"{APPROX}{text}" if approx else text
 
 
@@ -137,10 +138,7 @@ def money(amount: float | None, currency: str, approx: bool = False) -> str:
 
 def clock_duration(seconds: float | None) -> str:
     """H:MM:SS, as `raison-garder sessions` prints it."""
-    if seconds is None:
-        return UNKNOWN
-    s = int(round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return fmt.clock_duration(seconds)
 
 
 def local_time(ts: float | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -1,0 +1,74 @@
+"""Numbers, dates and durations as each language writes them (tray_app/system/fmt.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tray_app.system import fmt, i18n
+
+NNBSP = "\u202f"
+
+
+@pytest.mark.parametrize(
+    "value,decimals,en,fr",
+    [
+        (1234.5, 1, "1,234.5", f"1{NNBSP}234,5"),
+        (0.073, 3, "0.073", "0,073"),
+        (-1234567.891, 2, "-1,234,567.89", f"-1{NNBSP}234{NNBSP}567,89"),
+        (12, 0, "12", "12"),
+        (None, 1, "?", "?"),  # unknown is never 0
+    ],
+)
+def test_number(value, decimals, en, fr):
+    assert fmt.number(value, decimals, "en") == en
+    assert fmt.number(value, decimals, "fr") == fr
+
+
+def test_templates_format_their_numbers_in_the_current_language():
+    i18n.set_language("fr")
+    try:
+        assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == f"1{NNBSP}234,5 Wh"
+        assert i18n._("{w:5.1f} W").format(w=3.25) == "  3,2 W"  # widths still line up
+        assert i18n._("{n} image").format(n=2026) == "2026 image"  # integers: no grouping
+        assert i18n._("{pct:.0%}").format(pct=0.4) == f"40{NNBSP}%"
+        assert i18n._("{name}").format(name="v1.2.3") == "v1.2.3"  # text is left alone
+    finally:
+        i18n.set_language("en")
+    assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == "1,234.5 Wh"
+
+
+def test_flexible_echoes_a_setting_without_fake_precision():
+    assert fmt.flexible(0.5, "fr") == "0,5"
+    assert fmt.flexible(60.0, "fr") == "60"
+    assert fmt.flexible(1_000_000, "fr") == f"1{NNBSP}000{NNBSP}000"
+    assert fmt.flexible(1_000_000, "fr", group=False) == "1000000"
+    assert fmt.flexible(0.1, "en") == "0.1"
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+def test_french_numbers_read_back(value):
+    text = fmt.number(value, 2, "fr")
+    assert "." not in text
+    assert float(text.replace(NNBSP, "").replace(",", ".")) == pytest.approx(round(value, 2))
+
+
+def test_dates_are_spelled_out_in_each_language():
+    assert fmt.long_date(date(2026, 12, 1), "fr") == "mardi 1er décembre 2026"
+    assert fmt.long_date(date(2026, 8, 15), "fr") == "samedi 15 août 2026"
+    assert fmt.long_date(date(2026, 12, 1), "en") == "Tuesday 1 December 2026"
+    assert fmt.day_month(date(2026, 12, 1), "fr") == "1er décembre"
+
+
+def test_durations():
+    i18n.set_language("fr")
+    try:
+        assert fmt.duration(42) == "42 s"
+        assert fmt.duration(125) == "2 min"
+        assert fmt.duration(3900) == "1 h 05 min"
+    finally:
+        i18n.set_language("en")
+    assert fmt.clock_duration(3725) == "1:02:05" and fmt.clock_duration(None) == "?"
