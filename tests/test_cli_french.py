@@ -260,7 +260,7 @@ def test_import_reads_standard_input(one_big_session, capsys, monkeypatch, tmp_p
     assert code == 0 and out.strip() == "Imported 0 sessions (1 was already there)."
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"not,a\nvalid,export\n")))
     code, out, err = run(capsys, "import", "-")
-    assert code == 2 and "standard input: not a Raison Garder export" in err
+    assert code == 2 and "standard input: neither a Raison Garder export" in err
 
 
 def test_export_to_a_file_never_overwrites_without_force(one_big_session, capsys, tmp_path):

@@ -103,7 +103,7 @@ def test_sessions_since_a_day_after_the_last_one_says_so(isolated_dirs, capsys):
             s.close_session(sid, 1.7e9 + 1000 * i + 60)
     assert main(["sessions", "--since", "2030-01-01"]) == 0
     out = capsys.readouterr().out
-    assert "No sessions since 2030-01-01 (3 earlier ones" in out
+    assert "No sessions since 1 January 2030 (3 earlier ones" in out
     assert "recorded yet" not in out
 
 

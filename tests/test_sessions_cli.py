@@ -131,7 +131,7 @@ def test_moving_from_codecarbon_keeps_its_runs(isolated_dirs, tmp_path, capsys):
     path = tmp_path / "emissions.csv"
     path.write_text(_emissions_csv([_run(), _run(run_id="r2", project_name="flux-lora")]))
     assert main(["import", str(path)]) == 0
-    assert "Imported 2 sessions (0 already present)." in capsys.readouterr().out
+    assert "Imported 2 sessions (0 were already there)." in capsys.readouterr().out
     assert main(["sessions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(r["tool"] for r in rows) == ["codecarbon:flux-lora", "codecarbon:my-sdxl-finetune"]

@@ -128,7 +128,7 @@ def test_the_idle_line_speaks_french(controller):
     try:
         controller.on_status(status(idle_waste=(idle_comfyui(),)))
         controller.menu.aboutToShow.emit()
-        assert ("ComfyUI inactif, occupe 8,2 Go : +48 W, environ 1,2 kWh par jour si on le laisse"
+        assert ("ComfyUI inactif, occupe 8,2 Go\u00a0: +48 W, environ 1,2 kWh par jour si on le laisse"
                 in controller.status_line_texts())
     finally:
         i18n.set_language("en")
@@ -483,7 +483,7 @@ def test_a_settings_change_while_running_reaches_the_menu_language_and_start_at_
         controller.on_settings(typed({"language": "fr", "start_at_login": True}),
                                frozenset({"language", "start_at_login"}))  # fmt: skip
         assert action(controller, "Quitter")  # the menu speaks French at once
-        assert entry.exists() and action(controller, "Lancer à l'ouverture de session").isChecked()
+        assert entry.exists() and action(controller, "Lancer à l\u2019ouverture de session").isChecked()
         controller.on_settings(typed({"language": "fr", "start_at_login": False}),
                                frozenset({"start_at_login"}))  # fmt: skip
         assert not entry.exists()
