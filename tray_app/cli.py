@@ -29,6 +29,11 @@ def _module(name: str):  # noqa: ANN202 - returns a module
     return importlib.import_module(f"tray_app.commands.{name.replace('import', 'import_')}")
 
 
+def _argparse_gettext(message: str | None) -> str | None:
+    # argparse also asks for None (a sub-command group without a description).
+    return None if message is None else i18n._(message)
+
+
 def localize_argparse() -> None:
     """Make argparse speak through our catalogue (usage, headings, its own error messages).
 
@@ -39,7 +44,7 @@ def localize_argparse() -> None:
     entries live in resources/i18n/fr/argparse.json (tests/test_cli_french.py checks them
     against the running Python's argparse).
     """
-    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse._ = _argparse_gettext  # type: ignore[attr-defined]
     argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
 
 
@@ -59,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"{APP_NAME} {__version__}",
         help=_("show program's version number and exit"),
     )
-    parser._positionals.title = _("commands")  # the only positional here is the command
-    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"), title=_("commands"))
     for name in COMMANDS:
         try:
             _module(name).register(sub)

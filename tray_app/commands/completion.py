@@ -37,10 +37,12 @@ def script(shell: str) -> str:
     from tray_app.cli import build_parser
 
     parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
+    # argparse has no public way to walk its sub-commands' arguments; shtab reads the same
+    # private lists to write the script.
+    for action in parser._actions:  # noqa: SLF001
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
             for name, sub in action.choices.items():
-                for arg in sub._actions:
+                for arg in sub._actions:  # noqa: SLF001
                     if (name, arg.dest) in FILE_ARGUMENTS:
                         arg.complete = shtab.FILE  # type: ignore[attr-defined]
     return shtab.complete(parser, shell=shell)
