@@ -114,3 +114,18 @@ def test_auto_free_asks_once_per_idle_stretch():
         rig.desk.step(snap(float(t), 65.0, 5120), tools, {KEY: 7}, auto_free=True)
         rig.queue and rig.drain()
     assert len(rig.sent) == 2
+
+
+def test_a_tool_that_leaves_the_gpu_entirely_is_measured_on_the_gpu_it_was_on():
+    rig = Rig()
+    tools = {KEY: Tool()}
+    rig.desk.step(snap(0.0, 65.0, 5120), tools, {KEY: 7})
+    rig.desk.request(Tool(), None, "user", snap(0.0, 65.0, 5120))
+    rig.drain()
+    t = 1.0
+    while not rig.desk.finished:
+        rig.desk.step(snap(t, 20.0, None), tools, {KEY: 7})  # no longer in the process list
+        t += 1.0
+    (outcome,) = rig.desk.finished
+    assert (outcome.after_w, outcome.after_mem_mb, outcome.freed_mb) == (20.0, 0.0, 5120.0)
+    assert outcome.message() == "Freed 5.0 GB; idle draw fell from 65 W to 20 W."

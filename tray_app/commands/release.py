@@ -57,21 +57,25 @@ class _Gpus:
         self.set.close()
 
 
-def _held(readings: Sequence[Any], pids: set[int]) -> tuple[float | None, float | None, bool]:
-    """(watts of the GPUs the tool is on, MiB it holds there, whether it is on any GPU)."""
+def _held(
+    readings: Sequence[Any], pids: set[int], gpus: set[str] | None = None
+) -> tuple[float | None, float | None, bool]:
+    """(watts of `gpus` — by default the GPUs the tool is on —, MiB it holds, whether it is on
+    any GPU). After asking, the GPUs it was on are watched even if it left them entirely."""
     watts: list[float] = []
     mem: float | None = 0.0
     on_gpu = False
+    seen = False
     for r in readings:
+        seen = seen or r.process_memory_mb is not None
         mine = [(p, mb) for p, mb in (r.process_memory_mb or ()) if p in pids]
-        if not mine:
-            continue
-        on_gpu = True
-        if r.power_w is not None:
+        on_gpu = on_gpu or bool(mine)
+        watched = r.source in gpus if gpus is not None else bool(mine)
+        if watched and r.power_w is not None:
             watts.append(r.power_w)
-        if mem is not None:
+        if mem is not None and mine:
             mem = None if any(mb is None for _p, mb in mine) else mem + sum(mb for _p, mb in mine)
-    return (sum(watts) if watts else None), (mem if on_gpu else None), on_gpu
+    return (sum(watts) if watts else None), (mem if seen else None), on_gpu
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -95,9 +99,9 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] = time.sleep) -
     from tray_app.detect.scanner import Scanner
     from tray_app.idle.release import Target, Watch, candidate_ports, listening_ports, outcome, send
 
-    gpus = _Gpus()
+    sensors = _Gpus()
     try:
-        readings = gpus.read()
+        readings = sensors.read()
         gpu_pids: dict[int, set[int]] = {}
         for i, r in enumerate(readings):
             for pid in r.pids or ():
@@ -113,15 +117,16 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] = time.sleep) -
             return _say_problem(args, msg)
         target = Target(tool.tool, tool.display_name(), tool.pid, tuple(tool.pids), tool.port)
         pids = set(target.pids or (target.pid,))
+        gpus = {r.source for r in readings if any(p in pids for p, _mb in r.process_memory_mb or ())}
         before: list[tuple[float | None, float | None]] = []
         end = time.monotonic() + BEFORE_S
         while True:
-            watts, mem, _on = _held(readings, pids)
+            watts, mem, _on = _held(readings, pids, gpus)
             before.append((watts, mem))
             if time.monotonic() >= end:
                 break
             sleep(0.5)
-            readings = gpus.read()
+            readings = sensors.read()
         listening = [] if target.port else listening_ports(target.pids or (target.pid,))
         answer = send(target, candidate_ports(target, listening))
         watch = Watch(_mean([w for w, _m in before]), before[-1][1], time.monotonic(), args.window)
@@ -131,14 +136,14 @@ def run(args: argparse.Namespace, sleep: Callable[[float], None] = time.sleep) -
                     tool=target.label, n=int(args.window)), flush=True)
             while True:
                 now = time.monotonic()
-                watts, mem, _on = _held(gpus.read(), pids)
+                watts, mem, _on = _held(sensors.read(), pids, gpus)
                 watch.add(now, watts, mem)
                 if watch.done(now):
                     break
                 sleep(1.0)
         result = outcome(target, answer, watch)
     finally:
-        gpus.close()
+        sensors.close()
     if args.json:
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
         print()

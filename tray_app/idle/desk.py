@@ -67,6 +67,7 @@ class _Pending:
     session_id: int | None
     reason: str  # "user" | "auto"
     watch: Watch
+    gpus: tuple[str, ...]  # the GPU sources it held before: their power is watched
     answer: Answer | None = None
     watching: bool = False  # the window started (at the first snapshot after the answer)
 
@@ -83,28 +84,37 @@ class _Saving:
     written: float = 0.0
 
 
-def tool_memory(snap: Snapshot, pids: Iterable[int]) -> tuple[float | None, float | None]:
-    """(watts of the GPUs these pids are on, MiB they hold there); None where unknown."""
+def tool_gpus(snap: Snapshot, pids: Iterable[int]) -> tuple[str, ...]:
+    """The GPU sources on which these pids hold memory now."""
     wanted = set(pids)
+    return tuple(
+        src.source for src in snap.sources
+        if src.kind is Kind.GPU and any(pid in wanted for pid, _mb in src.process_memory_mb or ())
+    )
+
+
+def tool_memory(
+    snap: Snapshot, pids: Iterable[int], gpus: Iterable[str] | None = None
+) -> tuple[float | None, float | None]:
+    """(watts of `gpus` — by default the GPUs these pids are on —, MiB the pids hold); None
+    where unknown. Pass the GPUs seen before a release: a tool that let go of a GPU entirely is
+    no longer on it, but that GPU's power is exactly what we want to see fall."""
+    wanted = set(pids)
+    watched = set(gpus) if gpus is not None else set(tool_gpus(snap, wanted))
     watts: list[float] = []
     memory: float | None = 0.0
-    on_gpu = False
+    seen = False  # could we see a process list at all?
     for src in snap.sources:
         if src.kind is not Kind.GPU:
             continue
-        mine = [mb for pid, mb in (src.process_memory_mb or ()) if pid in wanted]
-        if not mine:
-            continue
-        on_gpu = True
-        if src.power_w is not None:
+        seen = seen or src.process_memory_mb is not None
+        if src.source in watched and src.power_w is not None:
             watts.append(src.power_w)
+        mine = [mb for pid, mb in (src.process_memory_mb or ()) if pid in wanted]
         known = [mb for mb in mine if mb is not None]
-        if memory is not None:
+        if memory is not None and mine:
             memory = memory + sum(known) if len(known) == len(mine) else None
-    if not on_gpu:  # not on any GPU: nothing held, if we could see the process lists at all
-        seen = any(s.kind is Kind.GPU and s.process_memory_mb is not None for s in snap.sources)
-        return None, (0.0 if seen else None)
-    return (sum(watts) if watts else None), memory
+    return (sum(watts) if watts else None), (memory if seen else None)
 
 
 class IdleDesk:
@@ -170,7 +180,7 @@ class IdleDesk:
             if job.answer.accepted:
                 if not job.watching:  # the window starts at the answer: the tool unloads after it
                     job.watching, job.watch.started = True, snap.wall
-                watts, memory = tool_memory(snap, job.target.pids or (job.target.pid,))
+                watts, memory = tool_memory(snap, job.target.pids or (job.target.pid,), job.gpus)
                 job.watch.add(snap.wall, watts, memory)
                 if not job.watch.done(snap.wall):
                     continue
@@ -199,14 +209,17 @@ class IdleDesk:
         waste = next((w for w in self.detector.current if w.key == key), None)
         before_w: float | None
         before_mb: float | None
+        gpus: tuple[str, ...] = ()
         if waste is not None:
-            before_w, before_mb = waste.power_w, waste.holding_mb
+            before_w, before_mb, gpus = waste.power_w, waste.holding_mb, waste.gpus
         elif snap is not None:
-            before_w, before_mb = tool_memory(snap, pids)
+            gpus = tool_gpus(snap, pids)
+            before_w, before_mb = tool_memory(snap, pids, gpus)
         else:
             before_w = before_mb = None
         started = snap.wall if snap is not None else 0.0
-        job = _Pending(target, session_id, reason, Watch(before_w, before_mb, started, self.window_s))
+        watch = Watch(before_w, before_mb, started, self.window_s)
+        job = _Pending(target, session_id, reason, watch, gpus)
         self._pending[key] = job
         threading.Thread(target=self._ask, args=(key, job), name="release", daemon=True).start()
         return True
