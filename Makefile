@@ -40,6 +40,7 @@ bench: $(STAMP)
 
 # A one-folder PyInstaller bundle + tar.gz in dist/, built in its own fresh environment.
 package:
+	@bash scripts/system-deps.sh package
 	bash scripts/package.sh
 
 clean:

@@ -124,6 +124,13 @@ exe="$bundle/raison-garder"
 [ "$os" = windows ] && exe="$exe.exe"
 [ -x "$exe" ] || { echo "package.sh: PyInstaller produced no $exe" >&2; exit 1; }
 
+# ICU's data library (32 MB, a third of the bundle) reduced to the root, English and French:
+# what Qt needs for sorting, case mapping and time-zone names in the app's languages.
+if [ "$os" = linux ]; then
+  step "Reducing ICU's data to the app's languages"
+  "$VPY" installers/linux/icu_data.py "$bundle" --languages en,fr
+fi
+
 # A bundle that cannot even print its version is not worth packaging.
 if [ "$os" = linux ]; then
   step "Smoke test: $exe --version"
