@@ -201,14 +201,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_locked(args: argparse.Namespace, engine_class: Any) -> int:
     stop = threading.Event()
-
-    def _stop(*_args: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
     listener = PrintingListener(args.quiet, getattr(args, "wide", False))
     engine = engine_class(listener, interval_s=args.interval)
     started = time.monotonic()
+
+    def _stop(*_args: object) -> None:
+        engine.request_stop()  # sets `stop` and wakes the monitor out of its idle wait
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         engine.run(stop, duration_s=args.duration)
     except KeyboardInterrupt:
