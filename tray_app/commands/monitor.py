@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace, engine_class: Any) -> int:
     stop = threading.Event()
     listener = PrintingListener(args.quiet, getattr(args, "wide", False))
-    engine = engine_class(listener, interval_s=args.interval)
+    # A line per interval is a live display: the idle cadence is for --quiet (and the tray).
+    engine = engine_class(listener, interval_s=args.interval, idle_cadence=args.quiet)
     started = time.monotonic()
 
     def _stop(*_args: object) -> None:
