@@ -36,7 +36,6 @@ other driver is ever tried.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import logging
 import os
 import re
@@ -317,6 +316,8 @@ class NvmlGpuSensor:
         self._pids: tuple[int, ...] | None = None
         self._process_mb: tuple[tuple[int, float | None], ...] | None = None
         self._pids_t = -PIDS_TTL_S
+        self._processes_cache: tuple[GpuProcess, ...] | None = None
+        self._memory_mb: float | None = None  # the board's used memory, read with the process list
         self._util_seen = 0  # NVML's CPU timestamp (us) of the last per-process sample read
 
         # Power: try the instantaneous field once; its answer decides the source for good.
@@ -407,30 +408,20 @@ class NvmlGpuSensor:
         energy = self._fold_counter(t, counter, power) if counter is not None else None
         error = None if power is not None else _("The driver did not report this GPU's power.")
         window = AVG_WINDOW_S if average is not None else None
-        power_only = Reading(
-            self.source,
-            self.kind,
-            t,
-            self.method,
-            power_w=power,
-            energy_j=energy,
-            power_avg_w=average,
-            avg_window_s=window,
-            error=error,
-        )
         if not full:
-            return power_only
+            return Reading(self.source, self.kind, t, self.method, power_w=power, energy_j=energy,
+                           power_avg_w=average, avg_window_s=window, error=error)
 
         util = call("nvmlDeviceGetUtilizationRates", self._handle, key=self.index)
         util_pct = None if isinstance(util, Unavailable) else float(util.gpu)
-        memory = call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
-        memory_mb = None if isinstance(memory, Unavailable) else memory.used / _MIB
         processes = self._processes(t)
-        return dataclasses.replace(
-            power_only,
+        # One Reading built once (a copy through dataclasses.replace re-runs __init__ by name).
+        return Reading(
+            self.source, self.kind, t, self.method, power_w=power, energy_j=energy,
+            power_avg_w=average, avg_window_s=window, error=error,
             busy=None if util_pct is None else util_pct >= BUSY_UTIL_PCT,
             utilisation_pct=util_pct,
-            memory_used_mb=memory_mb,
+            memory_used_mb=self._memory_mb,
             power_limit_w=self._power_limit(t),
             pids=self._pids,
             process_memory_mb=self._process_mb,
@@ -574,15 +565,25 @@ class NvmlGpuSensor:
         self._procs = memory if answered else None
         self._pids = tuple(sorted(memory)) if answered else None
         self._process_mb = tuple(sorted(memory.items())) if answered else None
+        self._processes_cache = None
         self._pids_t = t
+        # The board's used memory moves with its processes: refreshed with their list, not
+        # every tick (nothing per tick needs it; one driver call less a second).
+        used = self._session.call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
+        self._memory_mb = None if isinstance(used, Unavailable) else used.used / _MIB
         return self._procs
 
     def _processes(self, t: float) -> tuple[GpuProcess, ...] | None:
         procs = self._running(t)
         if procs is None:
             return None
-        # One process (the common case) takes the whole GPU whatever its use: no need to ask.
-        sm = self._process_sm(procs) if len(procs) > 1 else None
+        if len(procs) <= 1:
+            # One process (the common case) takes the whole GPU whatever its use: no need to
+            # ask, and the same tuple serves until the list is read again.
+            if self._processes_cache is None:
+                self._processes_cache = tuple(GpuProcess(pid, mb, None) for pid, mb in procs.items())
+            return self._processes_cache
+        sm = self._process_sm(procs)
         return tuple(
             GpuProcess(pid, mb, None if sm is None else sm.get(pid, 0.0))
             for pid, mb in sorted(procs.items())
