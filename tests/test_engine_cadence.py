@@ -35,7 +35,7 @@ def rig():
     scanner = FakeScanner()
     scanner.clock = clock
     engine = Engine(monitor=monitor, store=Store.open(":memory:"), scanner=scanner, clock=clock)
-    engine._setup()
+    engine.start()
     return clock, gpu, monitor, scanner, engine
 
 
@@ -47,7 +47,7 @@ def drive(engine: Engine, monitor: Monitor, clock: Clock, seconds: float) -> int
         snap = monitor.poll()
         if snap is not None:
             snaps += 1
-            engine._on_snapshot(snap)
+            engine.tick(snap, engine.parts)
         clock.t = max(monitor.next_wakeup(), clock.t + 1e-6)
     return snaps
 
@@ -86,7 +86,7 @@ def test_a_manual_session_starts_at_the_click_not_at_the_next_idle_snapshot():
     engine.start_manual_session()  # wakes the monitor
     snap = monitor.poll()
     assert snap is not None
-    engine._on_snapshot(snap)
+    engine.tick(snap, engine.parts)
     (session,) = engine.tracker.sessions.values()
     assert session.manual and session.start_ts == clicked and not monitor.idle
     drive(engine, monitor, clock, 10)

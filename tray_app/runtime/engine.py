@@ -19,7 +19,9 @@ Cadences: sensors at the sample interval (the monitor adapts it), sessions every
 (1 s), tool detection every 5 s, image counting every 15 s, reminders every 5 s. The expensive
 work is never done every tick. Image counting talks to other programs: it runs on its own
 thread (tray_app/images/worker.py) and its counts join the next tick, so a hung tool never
-delays a sample.
+delays a sample. While no tool runs and no session is open the monitor is put in its idle
+cadence (a snapshot every 5 s, the detection cadence): nothing is attributed then, the
+counters keep the energy exact, and a command from another thread wakes it at once.
 """
 
 from __future__ import annotations
@@ -68,8 +70,12 @@ IMAGES_EVERY_S = 15.0
 REMIND_EVERY_S = 5.0
 RETENTION_EVERY_S = 86400.0
 # settings.json is stat()ed this often (a few microseconds): a change made by the Settings window
-# or `raison-garder config set` applies within ~3 s, well inside the 5 s the user is promised.
+# or `raison-garder config set` applies within ~3 s (within 5 s in the idle cadence, where it
+# is checked at each snapshot), inside the 5 s the user is promised.
 SETTINGS_EVERY_S = 2.0
+# Snapshots come at the monitor's cadence, a little late at times: a task is due this much
+# before its time, so a 5 s task runs on every 5 s idle snapshot rather than every other one.
+DUE_SLACK_S = 0.25
 
 
 class SnapshotSource(Protocol):
@@ -81,6 +87,12 @@ class SnapshotSource(Protocol):
     def set_interval(self, interval_s: float) -> None: ...
 
     def set_paused(self, paused: bool) -> None: ...
+
+    def set_idle(self, idle: bool) -> None:
+        """Nothing to attribute: wake rarely (see Monitor)."""
+
+    def wake(self) -> None:
+        """From any thread: tick now (a command is waiting)."""
 
     def watch_pids(self, pids: frozenset[int]) -> None:
         """The detected tools' processes, whose CPU time each snapshot then carries."""
@@ -113,8 +125,11 @@ class Engine:
         store: HistoryStore | None = None,
         scanner: ToolScanner | None = None,
         clock: Callable[[], float] = time.time,
+        idle_cadence: bool = True,
     ) -> None:
         self.listener: EngineListener = listener or NullListener()
+        # False where every tick is shown (`monitor --headless` printing a line a second).
+        self._idle_cadence = idle_cadence
         self._interval_s = interval_s  # fixed by the caller (tests, benchmarks): not a setting
         self._commands: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -148,6 +163,7 @@ class Engine:
     # ---- thread-safe commands -------------------------------------------------------------
     def submit(self, fn: Callable[[], object]) -> None:
         self._commands.put(fn)
+        self._wake()  # run now, not at the next (maybe 5 s away) snapshot
 
     def _on_parts(self, fn: Callable[[Parts], object]) -> None:
         """Queue `fn` for the engine's thread; nothing happens before the parts exist."""
@@ -160,6 +176,12 @@ class Engine:
 
     def request_stop(self) -> None:
         self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        wake = getattr(self._monitor, "wake", None)  # a scripted monitor may not have it
+        if wake is not None:
+            wake()
 
     def set_monitoring_paused(self, paused: bool) -> None:
         self.submit(lambda: self._set_paused(paused))
@@ -307,7 +329,9 @@ class Engine:
             self._monitor.set_paused(paused)
 
     def run_commands(self) -> None:
-        """Run the commands queued by other threads (each tick does, first)."""
+        """Run the commands queued by other threads (each tick does, after the sessions'
+        update: a session started now counts from now, not from the previous snapshot, up to
+        5 s ago in the idle cadence; one stopped now, up to now)."""
         while True:
             try:
                 fn = self._commands.get_nowait()
@@ -330,11 +354,12 @@ class Engine:
 
     def tick(self, snap: Snapshot, parts: Parts) -> None:
         """One snapshot's work; the monitor calls it at the sample interval."""
-        self.run_commands()
         now = snap.wall
         tracker, desk, tools, totals = parts.tracker, parts.desk, parts.tools, parts.totals
         tracker.update(snap)
-        if snap.t >= self._next_detect and not snap.paused:
+        self.run_commands()
+        due = snap.t + DUE_SLACK_S
+        if due >= self._next_detect and not snap.paused:
             self._next_detect = snap.t + DETECT_EVERY_S
             seen = tools.detect(snap)
             if seen is not None:
@@ -344,12 +369,12 @@ class Engine:
         self._step_idle(snap, parts)
         for session, count in self.images.apply(tracker):
             parts.generations.units(session, count.units, now)
-        if snap.t >= self._next_images and tracker.sessions:
+        if due >= self._next_images and tracker.sessions:
             self._next_images = snap.t + IMAGES_EVERY_S
             self.images.submit(tracker.sessions, tools.tools, self.settings.images.output_dirs, now)
         if tracker.closed:
             self._after_closes(parts)
-        if snap.t >= self._next_settings:
+        if due >= self._next_settings:
             self._next_settings = snap.t + SETTINGS_EVERY_S
             if self._watch is not None and self._watch.changed():
                 self._load_settings()
@@ -358,7 +383,7 @@ class Engine:
             apply_retention(parts.store, self.settings.retention.full_rate_days)
         open_sessions = list(tracker.sessions.values())
         totals.update(now, self.settings, open_sessions)
-        if snap.t >= self._next_remind:
+        if due >= self._next_remind:
             self._next_remind = snap.t + REMIND_EVERY_S
             longest = max(parts.idle.current, key=lambda w: w.idle_s, default=None)
             self._remind(desk, activity(tracker, snap, now, totals.today_wh, totals.period_wh,
@@ -379,6 +404,11 @@ class Engine:
         for observer in self.observers:
             observer.on_status(status)
         self.listener.on_status(status)
+        if self._idle_cadence:
+            # The idle cadence: no tool running and no session open, so nothing to attribute.
+            set_idle = getattr(parts.monitor, "set_idle", None)
+            if set_idle is not None:
+                set_idle(not open_sessions and not tools.tools)
 
     def _step_idle(self, snap: Snapshot, parts: Parts) -> None:
         sessions = {k: s.id for k, s in parts.tracker.sessions.items()}

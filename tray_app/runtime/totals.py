@@ -29,12 +29,20 @@ class RunningTotal:
     def __init__(self, week: bool = False) -> None:
         self.week = week
         self.since: float | None = None
+        self.until = 0.0  # the next boundary: nothing to compute per tick before it
+        self.hour: int | None = None
         self.base_wh = 0.0  # closed sessions (and, at start, what the store already holds)
         self.offsets: dict[int, float] = {}  # open sessions' energy before the boundary
 
     def roll(self, now: float, hour: int, store: EnergyHistory | None,
              open_sessions: Sequence[OpenSession]) -> None:  # fmt: skip
+        if self.since is not None and hour == self.hour and self.since <= now < self.until:
+            return
         start = period_start(now, hour, self.week)
+        self.hour = hour
+        # The next boundary is the start of the period holding a moment well inside the next
+        # one: 1.5 days on (10.5 for a week), whatever a DST change does to a day's length.
+        self.until = period_start(start + (10.5 if self.week else 1.5) * 86400.0, hour, self.week)
         if start == self.since:
             return
         first = self.since is None
