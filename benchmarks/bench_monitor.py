@@ -2,21 +2,25 @@
 
     .venv/bin/python benchmarks/bench_monitor.py [--seconds 180] [--quick]
 
-Three children run side by side for the same wall time, each with its own data dir:
-  A. `raison-garder monitor --headless --quiet` with a fake GPU that has the energy counter,
-     a fake RAPL package, and a fake ComfyUI process on that GPU (so a session is open,
-     samples are stored, detection runs): the everyday case;
+The children run side by side for the same wall time, each with its own data dir:
+  I. `raison-garder monitor --headless --quiet` with a fake GPU that has the energy counter and
+     a fake RAPL package, and no image tool running: the idle cadence (the rest of the day);
+  A. the same with a fake ComfyUI process on that GPU (so a session is open, samples are
+     stored, detection runs): the everyday case while generating;
   B. the same with a GPU *without* counter playing sub-second diffusion bursts (Ampere+: its
      1 s power averages are tiled at 1 Hz);
-  C. the same on a pre-Ampere board without counter nor average: ~7 Hz sampling while busy;
+  C. the same on a pre-Ampere board without counter nor average: ~7 Hz while the power steps;
   M. A with the metrics endpoint on;
   Aoff. A with per-process attribution off (`per_process_attribution: false`): no CPU-time
      reads, every session counts the whole machine; A - Aoff is what attribution costs;
   S. A with a second, non-tool process on the GPU (70/30 SM): NVML's per-process utilisation
      is asked at every snapshot too (the shared-GPU case);
   D. `python -c 'import time; time.sleep(N)'`: the floor of any Python process.
-CPU seconds (user+sys) and peak RSS come from /proc on each child. The fake hardware is fed
-by this process (its cost is not charged to the children).
+Each monitor runs in its own PID namespace where possible (benchmarks/compare_lib/isolation.py:
+the machine is shared, and other people's ComfyUI look-alikes would open sessions), with its
+fake ComfyUI inside it (pid 2 there). CPU seconds (user+sys, from the threads' nanosecond
+counters) and peak RSS come from /proc for each child's process tree, less the scaffolding.
+The fake hardware is fed by this process (its cost is not charged to the children).
 
 Side by side, a difference of 0.01 % of a core (36 ms of CPU an hour) is below what two
 identical children differ by over a few minutes, so the added work per snapshot is also timed
@@ -27,6 +31,7 @@ one interval, with attribution on and off, converted to % of a core at one snaps
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -40,6 +45,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.compare_lib import isolation  # noqa: E402
+from benchmarks.compare_lib.procwatch import _tree, tree_cpu_s  # noqa: E402
 from tests.fixtures.fake_nvml import (  # noqa: E402
     FAKE_SOURCE,
     FakeGpu,
@@ -96,16 +103,20 @@ def scenario(base: Path, lib: Path, gpu: FakeGpu, seconds: float, powercap: bool
 
 
 def _proc_sample(pid: int) -> tuple[float, float] | None:
-    """(user+sys CPU seconds, peak RSS MB since exec) of a live child, from /proc."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+    """(user+sys CPU seconds of the tree, largest peak RSS MB in it) of a live child, from /proc
+    (the scaffolding of isolation.py left out)."""
+    procs = _tree(pid)
+    if not procs:
         return None
-    tick = os.sysconf("SC_CLK_TCK")
-    cpu = (int(stat[11]) + int(stat[12])) / tick
-    hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
-    return cpu, hwm / 1024
+    hwm = 0
+    for p in procs:
+        try:
+            status = Path(f"/proc/{p.pid}/status").read_text()
+        except OSError:
+            continue
+        hwm = max(hwm, next((int(line.split()[1]) for line in status.splitlines()
+                             if line.startswith("VmHWM:")), 0))
+    return tree_cpu_s(pid), hwm / 1024
 
 
 def run_children(cmds: dict[str, tuple[list[str], dict]], seconds: float, warmup: float) -> dict[str, dict]:
@@ -181,17 +192,20 @@ def main() -> int:
     seconds = 30.0 if args.quick else args.seconds
     tmp = Path(tempfile.mkdtemp(prefix="rg-bench-"))
     lib = build_fake_nvml(tmp)
-    comfy = fake_comfyui(tmp)
+    comfy = fake_comfyui(tmp)  # seen by the monitors only when they cannot be isolated
+    isolated = isolation.available()
+    tool_root = isolation.fake_comfyui(tmp / "tool") if isolated else None
+    tool_pid = 2 if isolated else comfy.pid  # inside its namespace, after the monitor (pid 1)
     try:
         gpu_a = FakeGpu(trace=realistic_session(scale=seconds / 60), loop=True,
-                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+                        processes=[FakeProcess(pid=tool_pid, used_mb=6000)])
         gpu_b = FakeGpu(trace=bursty_diffusion(duration_s=seconds + 60), energy="unsupported",
-                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+                        processes=[FakeProcess(pid=tool_pid, used_mb=6000)])
         env_a, _ = scenario(tmp / "A", lib, gpu_a, seconds, True)
         env_b, _ = scenario(tmp / "B", lib, gpu_b, seconds, True)
         gpu_c = FakeGpu(name="NVIDIA GeForce GTX 1080 Ti", trace=bursty_diffusion(duration_s=seconds + 60),
                         energy="unsupported", architecture=4,
-                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000)])
+                        processes=[FakeProcess(pid=tool_pid, used_mb=6000)])
         env_c, _ = scenario(tmp / "C", lib, gpu_c, seconds, True)
         env_m, _ = scenario(tmp / "M", lib, gpu_a, seconds, True)
         (tmp / "M" / "config").mkdir()
@@ -202,12 +216,14 @@ def main() -> int:
         (tmp / "Aoff" / "config" / "settings.json").write_text(
             json.dumps({"per_process_attribution": False}))
         gpu_s = FakeGpu(trace=realistic_session(scale=seconds / 60), loop=True,
-                        processes=[FakeProcess(pid=comfy.pid, used_mb=6000, sm_pct=70.0),
+                        processes=[FakeProcess(pid=tool_pid, used_mb=6000, sm_pct=70.0),
                                    FakeProcess(pid=os.getpid(), used_mb=300, kind="graphics",
                                                sm_pct=30.0)])
         env_s, _ = scenario(tmp / "S", lib, gpu_s, seconds, True)
+        env_i, _ = scenario(tmp / "I", lib, FakeGpu(trace=realistic_session(scale=seconds / 60),
+                                                    loop=True), seconds, True)
         caps = []
-        for base in (tmp / "A", tmp / "B", tmp / "C", tmp / "M", tmp / "Aoff", tmp / "S"):
+        for base in (tmp / "A", tmp / "B", tmp / "C", tmp / "M", tmp / "Aoff", tmp / "S", tmp / "I"):
             cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
             cap.add_package(0, watts=35.0)
             cap.add_subdomain(0, 0, "core", watts=20.0)
@@ -215,11 +231,13 @@ def main() -> int:
         monitor = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
                    "--duration", str(seconds)]
         bare = [sys.executable, "-c", f"import time; time.sleep({seconds})"]
-        with caps[0].live(0.05), caps[1].live(0.05), caps[2].live(0.05), caps[3].live(0.05), \
-                caps[4].live(0.05), caps[5].live(0.05):
-            res = run_children({"A": (monitor, env_a), "B": (monitor, env_b), "C": (monitor, env_c),
-                                "M": (monitor, env_m), "Aoff": (monitor, env_off),
-                                "S": (monitor, env_s),
+        tool = isolation.wrap(monitor, tool_root)
+        with contextlib.ExitStack() as feeding:
+            for cap in caps:
+                feeding.enter_context(cap.live(0.05))
+            res = run_children({"I": (isolation.wrap(monitor), env_i),
+                                "A": (tool, env_a), "B": (tool, env_b), "C": (tool, env_c),
+                                "M": (tool, env_m), "Aoff": (tool, env_off), "S": (tool, env_s),
                                 "bare": (bare, dict(os.environ))}, seconds, warmup=min(20.0, seconds / 3))
         micro = attribution_micro(comfy.pid)
     finally:
@@ -232,9 +250,10 @@ def main() -> int:
     print("| process | steady CPU, % of one core | above bare Python | CPU s per hour (above bare) "
           "| CPU s in total (with start-up) | peak RSS MB | RSS / bare |")
     print("|---|---|---|---|---|---|---|")
-    for name, label in (("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
+    for name, label in (("I", "monitor: counter GPU + RAPL, no tool running (idle cadence)"),
+                        ("A", "monitor: counter GPU + RAPL + a ComfyUI session"),
                         ("B", "monitor: bursty GPU without counter, Ampere+ (1 s averages tiled)"),
-                        ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (~7 Hz while busy)"),
+                        ("C", "monitor: bursty GPU without counter nor average, pre-Ampere (~7 Hz while the power steps)"),
                         ("M", "A + metrics endpoint on, nobody scraping"),
                         ("Aoff", "A with per-process attribution off"),
                         ("S", "A on a GPU shared with another program (per-process utilisation asked)"),
@@ -256,6 +275,8 @@ def main() -> int:
           f"({(shared_us - micro['split_off_us']) / 1e4:.4f} % with a shared GPU; "
           f"NVML per-process utilisation calls not included, see S).")
     print("\nExit codes: " + ", ".join(f"{k}={v['rc']}" for k, v in res.items()))
+    print("Monitors in their own PID namespaces: " + ("yes" if isolated else
+          "no (not root, or no unshare): ComfyUI-like processes elsewhere on this machine may open sessions"))
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if all(v["rc"] == 0 for v in res.values()) else 1
 

@@ -26,6 +26,8 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.compare_lib import isolation  # noqa: E402
+from benchmarks.compare_lib.procwatch import _tree, tree_cpu_s  # noqa: E402
 from tests.fixtures.xvfb import XDesktop  # noqa: E402
 
 BARE_TRAY = """
@@ -105,17 +107,21 @@ def measure(seconds: float, fake_gpu: bool, settle_s: float = 5.0) -> tuple[list
                 env.update(fake_gpu_env(work))
             bare, bare_r = launch_and_dock(desktop, [sys.executable, "-c", BARE_TRAY], env, "bare QSystemTrayIcon")
             procs.append(bare)
-            app, app_r = launch_and_dock(desktop, [sys.executable, "-m", "tray_app"], env, "Raison Garder tray")
+            # In a PID namespace of its own where possible: other people's ComfyUI look-alikes on
+            # a shared machine would open sessions, and the tray would not be idle.
+            app, app_r = launch_and_dock(desktop, isolation.wrap([sys.executable, "-m", "tray_app"]),
+                                         env, "Raison Garder tray")
             procs.append(app)
             results = [bare_r, app_r]
             time.sleep(settle_s)  # start-up (imports, discovery) is not the steady state
-            ps = [psutil.Process(p.pid) for p in procs]
-            cpu0 = [sum(p.cpu_times()[:2]) for p in ps]
+            # The measured process: the tray itself, not `unshare` around it.
+            ps = [(_tree(p.pid) or [psutil.Process(p.pid)])[0] for p in procs]
+            cpu0 = [tree_cpu_s(p.pid) for p in ps]  # nanosecond thread counters, not 10 ms ticks
             t0 = time.monotonic()
             time.sleep(seconds)
             elapsed = time.monotonic() - t0
             for p, c0, r in zip(ps, cpu0, results, strict=True):
-                r.cpu_pct = 100 * (sum(p.cpu_times()[:2]) - c0) / elapsed
+                r.cpu_pct = 100 * (tree_cpu_s(p.pid) - c0) / elapsed
                 r.rss_mb = p.memory_info().rss / 2**20
                 r.peak_rss_mb = peak_rss_mb(p.pid)
                 r.threads = p.num_threads()
@@ -153,6 +159,7 @@ def report(results: list[Result], seconds: float, fake_gpu: bool, command: str) 
         "",
         f"Machine: {platform.platform()}, {psutil.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; Xvfb + trayer; {seconds:.0f} s measured after 5 s settling; "
+        + ("the tray in its own PID namespace (no other tool visible); " if isolation.available() else "")
         + ("fake NVIDIA GPU playing a realistic session." if fake_gpu else "no GPU (CPU estimate only)."),
         "",
         "| process | time to dock | CPU (% of one core) | RSS at end (MiB) | peak RSS (MiB) | threads |",
@@ -165,7 +172,7 @@ def report(results: list[Result], seconds: float, fake_gpu: bool, command: str) 
         "",
         "| target | value | met |",
         "|---|---|---|",
-        f"| CPU ≤ 0.15 % of one core | {app.cpu_pct:.3f} % | {ok(app.cpu_pct <= 0.15)} |",
+        f"| CPU ≤ 0.05 % of one core (issue 21; was 0.15 %) | {app.cpu_pct:.3f} % | {ok(app.cpu_pct <= 0.05)} |",
         f"| peak RSS ≤ 1.5× bare icon | {ratio:.2f}× | {ok(ratio <= 1.5)} |",
         f"| icon docked ≤ 1.5 s | {dock(app)} | {ok(app.dock_s is not None and app.dock_s <= 1.5)} |",
         "",

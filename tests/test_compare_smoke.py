@@ -34,9 +34,9 @@ def test_the_harness_measures_our_monitor_and_a_1hz_loop_against_the_truth(tmp_p
 
     library = build_library(tmp_path / "lib")
     write_fake_smi(tmp_path / "bin")
-    ours, loop = run_trace(TRACES["spikes"], ["ours", "nvml-1hz"], duration_s=4.0, lead_s=2.5,
-                           work=tmp_path / "run", library=library, smi_dir=tmp_path / "bin",
-                           pythons={})
+    ours, loop, idle = run_trace(TRACES["spikes"], ["ours", "nvml-1hz"], duration_s=4.0,
+                                 lead_s=2.5, work=tmp_path / "run", library=library,
+                                 smi_dir=tmp_path / "bin", pythons={})
     assert ours.error is None, ours.error
     assert ours.method == "counter"
     assert ours.error_pct == pytest.approx(0.0, abs=0.1)
@@ -44,6 +44,9 @@ def test_the_harness_measures_our_monitor_and_a_1hz_loop_against_the_truth(tmp_p
     assert ours.extra["cli_returncode"] == 0  # the plain CLI ran its course
     assert 0 < ours.cpu_total_s < 5.0
     assert ours.peak_rss_bytes > 10 << 20
+    # Our CLI with no tool running (the idle cadence) gets a row of its own, overhead only.
+    assert idle.tool == "ours-idle" and idle.returncode == 0 and idle.reported_j is None
+    assert 0 < idle.cpu_total_s < 5.0
     # Once-a-second reads of an instantaneous value land on the same phase of the spikes.
     assert loop.error is None, loop.error
     assert abs(loop.error_pct) > 20.0

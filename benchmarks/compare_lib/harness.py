@@ -7,6 +7,7 @@ fair for energy; CPU and memory are accounted per process (procwatch).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -15,14 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.compare_lib import procwatch
+from benchmarks.compare_lib import isolation, procwatch
 from benchmarks.compare_lib.fake_driver import make_rig
 from benchmarks.compare_lib.traces import Trace
+from tests.fixtures.fake_sysfs import FakePowercap
 
 RUNNERS = Path(__file__).resolve().parent / "runners"
 ROOT = Path(__file__).resolve().parents[2]
 OURS_LEAD_S = 2.0  # our CLI starts this long before T0 (its start-up is a fraction of that)
 STEADY_AFTER_S = 10.0  # the steady CPU rate is taken from T0 + this (start calls are over)
+# Our monitor's overhead is measured twice, on plain CLI processes: with a ComfyUI session open
+# (the "ours" row: what it costs while someone generates) and with no tool at all (its 5 s idle
+# cadence: what it costs the rest of the day). Both read a fake RAPL package too.
+IDLE_KEY, IDLE_LABEL = "ours-idle", "Raison Garder monitor, no tool running (idle cadence)"
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Tool:
 TOOLS: dict[str, Tool] = {
     t.key: t
     for t in (
-        Tool("ours", "Raison Garder monitor (1 s)", "ours_energy.py", "ours"),
+        Tool("ours", "Raison Garder monitor, a session open (1 s)", "ours_energy.py", "ours"),
         Tool("codecarbon-15", "CodeCarbon, 15 s (default)", "codecarbon_run.py", "codecarbon",
              ("--interval", "15")),
         # CodeCarbon enforces no minimum measure_power_secs, but it samples power (the fallback
@@ -105,6 +111,8 @@ def run_trace(
     env["PATH"] = os.pathsep.join((str(smi_dir), env.get("PATH", "")))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
 
+    caps: list[FakePowercap] = []
+
     def ours_env(tag: str) -> dict[str, str]:
         e = dict(env)
         base = work / tag
@@ -114,7 +122,13 @@ def run_trace(
             (base / sub).mkdir(parents=True, exist_ok=True)
             e[var] = str(base / sub)
         e["RAISON_GARDER_NVML_LIBRARY"] = str(library)
+        if not any((base / "powercap").iterdir()):
+            cap = FakePowercap(base / "powercap", None)  # type: ignore[arg-type]
+            cap.add_package(0, watts=35.0)
+            caps.append(cap)
         return e
+
+    tool_root = isolation.fake_comfyui(work / "tool")
 
     children: dict[str, procwatch.Child] = {}
     for key in tools:
@@ -125,25 +139,34 @@ def run_trace(
         if tool.runner == "codecarbon_run.py":
             argv += ["--csv-dir", str(work / key / "csv")]
         tool_env = ours_env(f"{key}-energy") if key == "ours" else env
+        if key == "ours":  # measured as a user generating would be: a session open
+            argv = isolation.wrap(argv, tool_root)
         children[key] = procwatch.launch(key, argv, tool_env, work / key, work / f"{key}.log")
 
     ts = t0 + min(STEADY_AFTER_S, duration_s / 4)
     watcher = procwatch.Watcher(list(children.values()), {"t0": t0, "ts": ts, "t1": t1}).start()
     ours_cli: procwatch.Child | None = None
-    try:
-        if "ours" in tools:
-            # The real, unhooked CLI, for the overhead figures.
-            procwatch.sleep_until(t0 - OURS_LEAD_S)
-            argv = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
-                    "--duration", f"{duration_s + OURS_LEAD_S + 0.5:g}"]
-            ours_cli = procwatch.launch("ours-cli", argv, ours_env("ours-cli"), ROOT,
-                                        work / "ours-cli.log")
-            watcher.add(ours_cli)
-        deadline = t1 + 90.0
-        for child in [*children.values(), *([ours_cli] if ours_cli else [])]:
-            procwatch.reap(child, deadline)
-    finally:
-        watcher.stop()
+    ours_idle: procwatch.Child | None = None
+    with contextlib.ExitStack() as feeding:
+        try:
+            if "ours" in tools:
+                # The real, unhooked CLI, for the overhead figures: with a session, and idle.
+                procwatch.sleep_until(t0 - OURS_LEAD_S)
+                argv = [sys.executable, "-m", "tray_app", "monitor", "--headless", "--quiet",
+                        "--duration", f"{duration_s + OURS_LEAD_S + 0.5:g}"]
+                ours_cli = procwatch.launch("ours-cli", isolation.wrap(argv, tool_root),
+                                            ours_env("ours-cli"), ROOT, work / "ours-cli.log")
+                ours_idle = procwatch.launch(IDLE_KEY, isolation.wrap(argv), ours_env(IDLE_KEY),
+                                             ROOT, work / f"{IDLE_KEY}.log")
+                for cap in caps:
+                    feeding.enter_context(cap.live(0.05))
+                watcher.add(ours_cli)
+                watcher.add(ours_idle)
+            deadline = t1 + 90.0
+            for child in [*children.values(), *(c for c in (ours_cli, ours_idle) if c)]:
+                procwatch.reap(child, deadline)
+        finally:
+            watcher.stop()
 
     results = []
     for key in tools:
@@ -162,7 +185,19 @@ def run_trace(
         res.cpu_steady_per_h = None if steady is None else steady / (t1 - ts) * 3600.0
         res.span_s = duration_s
         res.peak_rss_bytes = child.peak_rss_bytes
+        if key == "ours":
+            res.extra["isolated"] = isolation.available()
         results.append(res)
+    if ours_idle is not None:
+        idle = ToolResult(IDLE_KEY, IDLE_LABEL, trace.name, returncode=ours_idle.returncode,
+                          method="(overhead only)")
+        idle.cpu_total_s = ours_idle.cpu_total_s
+        idle.cpu_window_s = ours_idle.window_cpu_s
+        steady = ours_idle.cpu_between("ts", "t1")
+        idle.cpu_steady_per_h = None if steady is None else steady / (t1 - ts) * 3600.0
+        idle.span_s = duration_s
+        idle.peak_rss_bytes = ours_idle.peak_rss_bytes
+        results.append(idle)
     return results
 
 
