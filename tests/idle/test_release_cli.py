@@ -148,3 +148,60 @@ def test_without_a_port_on_its_command_line_the_tools_own_listening_port_is_aske
     assert code == 1
     assert out["endpoint"] == f"http://127.0.0.1:{ports[0]}/sdapi/v1/unload-checkpoint"
     assert out["http_status"] == 404 and "Add --api" in out["message"]
+
+
+class FakeInvokeAI:
+    """InvokeAI's two routes as its routers declare them: the queue status and the cache empty."""
+
+    def __init__(self, pending: int = 0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+
+        self.pending, self.requests = pending, []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, body: bytes, status: int = 200) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                fake.requests.append(("GET", self.path))
+                queue = {"queue": {"queue_id": "default", "pending": fake.pending, "in_progress": 0},
+                         "processor": {"is_started": True, "is_processing": False}}
+                self._answer(json.dumps(queue).encode())
+
+            def do_POST(self) -> None:
+                fake.requests.append(("POST", self.path))
+                self._answer(b"null")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_invokeai_is_asked_to_empty_its_model_cache_unless_its_queue_has_work():
+    from tray_app.idle.release import Target, send
+
+    fake = FakeInvokeAI(pending=1)
+    try:
+        port = fake.server.server_address[1]
+        busy = send(Target("invokeai", "InvokeAI", 1), [port])
+        assert not busy.accepted and ("POST", "/api/v2/models/empty_model_cache") not in fake.requests
+        fake.pending = 0
+        answer = send(Target("invokeai", "InvokeAI", 1), [port])
+        assert (answer.accepted, answer.http_status) == (True, 200)
+        assert answer.endpoint == f"http://127.0.0.1:{port}/api/v2/models/empty_model_cache"
+        assert fake.requests[-2:] == [("GET", "/api/v1/queue/default/status"),
+                                      ("POST", "/api/v2/models/empty_model_cache")]
+    finally:
+        fake.close()

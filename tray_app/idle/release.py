@@ -8,8 +8,10 @@ Each route was read in the tool's own source:
   with `--api` (or `--nowebui`, API alone, port 7861 by default); without it the route is 404.
   `--api-auth` makes it 401.
 - SD.Next `modules/api/api.py` + `endpoints.py`: the same route answers 204; its API is always on.
-Other tools (Fooocus, InvokeAI, SwarmUI, kohya, scripts) have no such route we can vouch for: we
-say what to do instead. Nothing here ever kills a process.
+- InvokeAI `invokeai/app/api/routers/model_manager.py`: `POST /api/v2/models/empty_model_cache`
+  (200; 401 in its multi-user mode); its queue at `GET /api/v1/queue/default/status`.
+Other tools (Fooocus, SwarmUI, kohya, scripts) have no such route we can vouch for: we say what
+to do instead. Nothing here ever kills a process.
 
 First the tool's own word on its queue, where it gives one (ComfyUI `GET /queue`, the webuis'
 `GET /sdapi/v1/progress` job_count): work queued or running is never starved of its model.
@@ -48,6 +50,17 @@ def _comfy_queue_busy(answer: Any) -> bool | None:
     return bool(answer.get("queue_running")) or bool(answer.get("queue_pending"))
 
 
+def _invoke_queue_busy(answer: Any) -> bool | None:
+    """InvokeAI's GET /api/v1/queue/default/status: {"queue": {"pending": n, "in_progress": n}}."""
+    queue = answer.get("queue") if isinstance(answer, dict) else None
+    if not isinstance(queue, dict):
+        return None
+    pending, running = queue.get("pending"), queue.get("in_progress")
+    if not isinstance(pending, int) or not isinstance(running, int):
+        return None
+    return pending > 0 or running > 0
+
+
 def _webui_jobs_busy(answer: Any) -> bool | None:
     """The webuis' GET /sdapi/v1/progress: {"state": {"job_count": N, ...}, ...}."""
     state = answer.get("state") if isinstance(answer, dict) else None
@@ -80,6 +93,10 @@ ROUTES: dict[str, Route] = {
     "a1111": _WEBUI,
     "forge": _WEBUI,
     "sdnext": Route("POST", "/sdapi/v1/unload-checkpoint", None, (7860,), queue=_PROGRESS),
+    # invokeai/app/api/routers/model_manager.py: empties its model cache (models in use stay);
+    # port from invokeai.yaml (default 9090), found through its listening socket here.
+    "invokeai": Route("POST", "/api/v2/models/empty_model_cache", None, (9090,),
+                      queue=("/api/v1/queue/default/status", _invoke_queue_busy)),
 }
 
 
