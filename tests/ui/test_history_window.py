@@ -196,6 +196,7 @@ def test_export_selection_to_csv(window, asker, tmp_path):
         rows = list(csv.DictReader(fh))
     assert sorted(int(r["id"]) for r in rows) == expected
     assert len(read_import(asker.path)) == 2  # our own importer reads it back
+    assert asker.path.stat().st_mode & 0o777 == 0o600  # the history is the user's alone
 
 
 def test_export_the_filter_to_json_with_ctrl_e(qtbot, window, asker, tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -73,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         write_generations_csv,
         write_json,
     )
+    from tray_app.system.atomic import write_private
 
     if args.output:
         problem = _refuse_target(Path(args.output), getattr(args, "force", False))
@@ -110,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
         writer(sys.stdout)
         return 0
     try:
-        _write_private(args.output, writer)
+        write_private(args.output, writer)
         if args.format == "csv" and gens:  # a CSV holds one table: generations go beside it
             side = generations_csv_path(args.output)
-            _write_private(str(side), lambda out: write_generations_csv(gens, out))
+            write_private(str(side), lambda out: write_generations_csv(gens, out))
             print(
                 ngettext(
                     "Exported {n} generation to {file}.",
@@ -137,24 +137,3 @@ def run(args: argparse.Namespace) -> int:
     )
     return 0
 
-
-def _write_private(target: str, write: Callable[[TextIO], None]) -> None:
-    """A file only the user can read (the history is theirs), written all or nothing. A target
-    that is not a regular file (a pipe, /dev/stdout) is written as it is."""
-    import io
-    import os
-    import stat
-
-    from tray_app.system.atomic import atomic_write
-
-    try:
-        regular = stat.S_ISREG(os.stat(target).st_mode)
-    except FileNotFoundError:
-        regular = True
-    if not regular:
-        with open(target, "w", encoding="utf-8", newline="") as out:
-            write(out)
-        return
-    buffer = io.StringIO(newline="")
-    write(buffer)
-    atomic_write(target, buffer.getvalue())

@@ -12,8 +12,12 @@ its old content or the new one, never a mix, and is readable by the user only.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 PRIVATE_FILE = 0o600
 _FLAGS = (
@@ -26,11 +30,15 @@ _FLAGS = (
 )
 
 
-def atomic_write(path: Path | str, data: str | bytes, mode: int = PRIVATE_FILE) -> None:
-    """Replace `path` with `data` (str is written as UTF-8). Raises OSError; leaves no temp file."""
+def atomic_write(
+    path: Path | str, data: str | bytes, mode: int = PRIVATE_FILE, make_dirs: bool = True
+) -> None:
+    """Replace `path` with `data` (str is written as UTF-8), creating its folder (0700) unless
+    `make_dirs` is False. Raises OSError; leaves no temporary file behind."""
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if make_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = _create_temp(path, mode)
     try:
         try:
@@ -68,3 +76,19 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_private(target: Path | str, write: Callable[[TextIO], None]) -> None:
+    """An export the user asked for: 0600 (the history is theirs) and all or nothing. A target
+    that is not a regular file (a pipe, /dev/stdout) is written as it is."""
+    try:
+        regular = stat.S_ISREG(os.stat(target).st_mode)
+    except FileNotFoundError:
+        regular = True
+    if not regular:
+        with open(target, "w", encoding="utf-8", newline="") as out:
+            write(out)
+        return
+    buffer = io.StringIO(newline="")
+    write(buffer)
+    atomic_write(target, buffer.getvalue(), make_dirs=False)  # a folder the user named exists

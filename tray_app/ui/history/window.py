@@ -547,14 +547,14 @@ class HistoryWindow(QMainWindow):
             return None
         path, kind = chosen
         from tray_app.store.exchange import write_csv, write_json
+        from tray_app.system.atomic import write_private
 
         try:
             if scope == "selection":
                 rows = q.by_ids(self.store, ids, self.rates)
             else:
                 rows = q.page(self.store, self.model.filter, "start", False, rates_now=self.rates)
-            with open(path, "w", encoding="utf-8", newline="") as out:
-                (write_json if kind == "json" else write_csv)(rows, out)
+            write_private(path, lambda out: (write_json if kind == "json" else write_csv)(rows, out))
         except StoreError as exc:
             self._store_error(exc)
             return None
