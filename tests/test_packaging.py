@@ -13,10 +13,21 @@ def test_pyproject_lists_every_package_and_the_resources():
     in_tree = {
         ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "tray_app").rglob("__init__.py")
     }
-    assert set(config["packages"]) == in_tree | {"tray_app.resources"}
+    data_folders = {
+        ".".join(("tray_app", "resources", *d.relative_to(ROOT / "resources").parts))
+        for d in (ROOT / "resources").rglob("*")
+        if d.is_dir()
+    }
+    # Every data folder is a package of its own: setuptools warns ("Package would be ignored")
+    # about a folder shipped only through its parent's package-data.
+    assert set(config["packages"]) == in_tree | {"tray_app.resources"} | data_folders
     assert config["package-dir"]["tray_app.resources"] == "resources"
-    patterns = config["package-data"]["tray_app.resources"]
-    shipped = {p for pat in patterns for p in (ROOT / "resources").glob(pat)}
+    shipped = {
+        p
+        for package, patterns in config["package-data"].items()
+        for pat in patterns
+        for p in (ROOT / "resources" / Path(*package.split(".")[2:])).glob(pat)
+    }
     assert any(p.suffix == ".svg" for p in shipped) and any(p.suffix == ".json" for p in shipped)
     on_disk = {p for p in (ROOT / "resources").rglob("*") if p.is_file()}
     assert on_disk <= shipped, on_disk - shipped
