@@ -147,6 +147,11 @@ linux)
   cp -a "$bundle/." "$stage/"
   cp installers/linux/raison-garder.desktop "$stage/share/applications/"
   cp "$resources/icons/raison-garder.svg" "$stage/share/icons/hicolor/scalable/apps/"
+  # Manual pages and completions, generated from the bundled program's own parser.
+  "$VPY" scripts/make_manpage.py "$stage/share/man"
+  mkdir -p "$stage/share/bash-completion/completions" "$stage/share/fish/vendor_completions.d"
+  "$exe" completion bash > "$stage/share/bash-completion/completions/raison-garder"
+  "$exe" completion fish > "$stage/share/fish/vendor_completions.d/raison-garder.fish"
   install -m 755 installers/linux/install.sh "$stage/install.sh"
   # Reproducible archive: fixed owner, sorted names, no timestamp in the gzip header.
   tar --sort=name --owner=0 --group=0 --numeric-owner -C "$WORK/package-stage" -cf - "$name" \

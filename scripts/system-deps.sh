@@ -17,7 +17,7 @@ run_pkgs="libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libxcb-
   libxcb-xkb1 libdbus-1-3 libglib2.0-0"
 # Real services the tests drive: a virtual X display, a real XEmbed tray, a notification daemon
 # on a private D-Bus, Prometheus, screenshots, and a C compiler for the fake NVML driver.
-test_pkgs="xvfb trayer dunst dbus dbus-x11 libnotify-bin prometheus imagemagick x11-utils xdotool gcc libc6-dev desktop-file-utils"
+test_pkgs="xvfb trayer dunst dbus dbus-x11 libnotify-bin prometheus imagemagick x11-utils xdotool gcc libc6-dev desktop-file-utils man-db"
 # The Linux package: ICU's data tools (icupkg, genccode) and a linker shrink libicudata.
 package_pkgs="icu-devtools binutils"
 pkgs="$run_pkgs"

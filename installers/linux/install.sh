@@ -49,6 +49,13 @@ bin="$HOME/.local/bin/$APP"
 menu="$data_home/applications/$APP.desktop"
 icon="$data_home/icons/hicolor/scalable/apps/$APP.svg"
 autostart_file="$config_home/autostart/$APP.desktop"
+# The manual pages (English, French) and shell completions, generated at build time from the
+# program's own parser. man finds ~/.local/share/man from ~/.local/bin on PATH; bash-completion
+# and fish read these user folders by themselves.
+man_en="$data_home/man/man1/$APP.1"
+man_fr="$data_home/man/fr/man1/$APP.1"
+bash_completion="$data_home/bash-completion/completions/$APP"
+fish_completion="$data_home/fish/vendor_completions.d/$APP.fish"
 # The same folders as tray_app/system/paths.py (platformdirs, or the override variables).
 data_dir=${RAISON_GARDER_DATA_DIR:-$data_home/$APP}
 config_dir=${RAISON_GARDER_CONFIG_DIR:-$config_home/$APP}
@@ -124,7 +131,7 @@ if [ "$mode" = uninstall ]; then
   rm -rf "$opt"
   # Only our own link: a raison-garder installed another way (pipx) stays.
   if [ -L "$bin" ] && [ "$(readlink "$bin")" = "$opt/$APP" ]; then rm -f "$bin"; fi
-  rm -f "$menu" "$icon"
+  rm -f "$menu" "$icon" "$man_en" "$man_fr" "$bash_completion" "$fish_completion"
   if [ -f "$autostart_file" ] && grep -q "^Exec=.*$APP" "$autostart_file"; then rm -f "$autostart_file"; fi
   refresh_caches
   echo "$NAME is uninstalled."
@@ -169,6 +176,12 @@ if [ -f "$menu_src" ]; then
   exec_line="Exec=$(desktop_quote "$opt/$APP")"
   sed "s|^Exec=.*|${exec_line//|/\\|}|" "$menu_src" > "$menu.tmp" && mv "$menu.tmp" "$menu"
 fi
+for pair in "man/man1/$APP.1:$man_en" "man/fr/man1/$APP.1:$man_fr" \
+            "bash-completion/completions/$APP:$bash_completion" \
+            "fish/vendor_completions.d/$APP.fish:$fish_completion"; do
+  from="$src/share/${pair%%:*}" to="${pair#*:}"
+  if [ -f "$from" ]; then mkdir -p "$(dirname "$to")" && cp "$from" "$to"; fi
+done
 if [ "$autostart" = 1 ]; then write_autostart; fi
 refresh_caches
 
@@ -178,6 +191,7 @@ case ":$PATH:" in *":$(dirname "$bin"):"*) ;; *)
   echo "  note: $(dirname "$bin") is not on your PATH; the menu entry works regardless." ;;
 esac
 [ "$autostart" = 1 ] && echo "  it starts at login ($autostart_file)."
+[ -f "$man_en" ] && echo "  manual: man $APP   zsh completion: $APP completion zsh --help"
 if [ "$was_running" = 1 ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
   echo "Starting the new version..."
   (cd "$HOME" && setsid "$opt/$APP" >/dev/null 2>&1 < /dev/null &)
