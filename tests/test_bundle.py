@@ -301,7 +301,20 @@ def _fake_release(folder: Path) -> Path:
     (folder / "share/icons/hicolor/scalable/apps").mkdir(parents=True)
     shutil.copy(RESOURCES / "icons/raison-garder.svg", folder / "share/icons/hicolor/scalable/apps")
     shutil.copy(INSTALL_SH, folder / "install.sh")
+    # What package.sh generates: the manual pages and the shell completions.
+    for rel in (f"share/man/man1/{APP_ID}.1", f"share/man/fr/man1/{APP_ID}.1",
+                f"share/bash-completion/completions/{APP_ID}",
+                f"share/fish/vendor_completions.d/{APP_ID}.fish"):  # fmt: skip
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(rel, encoding="utf-8")
     return folder
+
+
+INSTALLED_DOCS = (
+    f".local/share/man/man1/{APP_ID}.1", f".local/share/man/fr/man1/{APP_ID}.1",
+    f".local/share/bash-completion/completions/{APP_ID}",
+    f".local/share/fish/vendor_completions.d/{APP_ID}.fish",
+)  # fmt: skip
 
 
 def _install(home: Path, *args: str, source: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -323,6 +336,8 @@ def test_install_sh_installs_for_the_user_with_menu_icon_and_autostart(tmp_path,
     assert launcher.resolve() == (opt / APP_ID).resolve()
     assert _run([str(launcher), "doctor"]).stdout.strip() == "stand-in doctor"
     assert (home / ".local/share/icons/hicolor/scalable/apps" / f"{APP_ID}.svg").is_file()
+    for rel in INSTALLED_DOCS:  # `man raison-garder` and Tab completion work after install
+        assert (home / rel).is_file(), rel
     menu = (home / ".local/share/applications" / f"{APP_ID}.desktop").read_text(encoding="utf-8")
     assert f"Exec={autostart._desktop_quote(str(opt / APP_ID))}\n" in menu
     assert "Icon=raison-garder\n" in menu
@@ -355,6 +370,7 @@ def test_uninstall_keeps_the_history_unless_asked_to_remove_it(tmp_path):
     assert not (home / ".local/bin" / APP_ID).is_symlink()
     assert not (home / ".local/share/applications" / f"{APP_ID}.desktop").exists()
     assert not (home / ".config/autostart" / f"{APP_ID}.desktop").exists()
+    assert not any((home / rel).exists() for rel in INSTALLED_DOCS)
     assert history.read_text(encoding="utf-8") == "mine" and settings.exists()
     assert "kept" in kept.stdout
 
