@@ -101,3 +101,16 @@ def test_memory_the_driver_cannot_tell_still_counts_as_holding():
     run(det, 61, 0.0, sources=[gpu(65.0, procs={COMFY: None})], tools=[Tool()])
     (waste,) = det.current
     assert waste.due and waste.holding_mb is None
+
+
+def test_a_tool_with_a_bare_context_does_not_stop_the_floor_being_learned():
+    # ComfyUI loads models at the first prompt: started, it holds a context only. So does a
+    # tool right after freeing. The floor learned then is the one freeing can reach.
+    det = IdleWasteDetector(idle_waste_min=1)
+    run(det, 10, 0.0, sources=[gpu(24.0, procs={COMFY: 380})], tools=[Tool()])
+    assert det.floor_w("nvidia:0") == 24.0
+    run(det, 61, 10.0, sources=[gpu(66.0, procs={COMFY: 6000})], tools=[Tool()])
+    assert det.floor_w("nvidia:0") == 24.0 and det.current[0].due
+    det2 = IdleWasteDetector(idle_waste_min=1)
+    run(det2, 10, 0.0, sources=[gpu(24.0, procs={COMFY: None})], tools=[Tool()])
+    assert det2.floor_w("nvidia:0") is None  # how much it holds is unknown: learn nothing

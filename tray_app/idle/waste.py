@@ -8,8 +8,9 @@ A tool wastes when, on one of its GPUs, all of these hold for `idle_waste_min` m
 - no generation runs (the GPU's utilisation is known and low, and the tool's own queue, where it
   tells, is empty),
 - the board draws clearly more than its idle floor: the `idle_power_w` setting, or the floor
-  learned while no detected tool held that GPU (not the session tracker's floor, which slowly
-  rises to absorb exactly this waste).
+  learned while no detected tool held a model on that GPU (none, or only a bare context, as
+  right after freeing) — not the session tracker's floor, which slowly rises to absorb exactly
+  this waste.
 
 Pure: snapshots and tools in, `IdleWaste` figures out; time is the snapshot's wall clock, so tests
 freeze it. Nothing here does I/O.
@@ -122,8 +123,11 @@ class IdleWasteDetector:
         for g in gpus:
             if g.power_w is None or g.busy is not False or g.pids is None:
                 continue  # unknown, working, or we cannot see who holds it: learn nothing
-            if tool_pids & set(g.pids):
-                continue  # a tool holds it: its draw is what we want to judge, not the floor
+            held = [mb for pid, mb in g.process_memory_mb or () if pid in tool_pids]
+            if any(mb is None for mb in held) or sum(mb or 0.0 for mb in held) >= HOLDING_MIN_MB:
+                # A tool holds a model there: its draw is what we judge, not the floor. A tool
+                # with a bare context (just started, or just freed) is the floor we can reach.
+                continue
             old = self._floor.get(g.source)
             new = g.power_w if old is None or g.power_w < old else old + FLOOR_RISE * (g.power_w - old)
             self._floor[g.source] = new
