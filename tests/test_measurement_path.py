@@ -31,7 +31,7 @@ def lines_over(proc: subprocess.Popen, seconds: float) -> list[str]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout=seconds + 1)
-    return [line for line in got if "nvidia:0" in line]
+    return [line for line in got if "total" in line and "GPU" in line]
 
 
 @pytest.mark.slow
@@ -55,7 +55,7 @@ def test_a_comfyui_that_trickles_its_answers_neither_stalls_sampling_nor_delays_
         lines = lines_over(monitor, 6.0)
         # 2 lines a second while the server trickles: sampling did not wait for it.
         assert len(lines) >= 10, lines
-        assert "session" in lines[-1]  # and the session is being measured
+        assert "ComfyUI" in lines[-1]  # and the session is being measured
         assert trickling_server.connections >= 1
         start = time.monotonic()
         monitor.send_signal(signal.SIGTERM)
