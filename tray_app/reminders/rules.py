@@ -3,11 +3,11 @@
 Pure functions of an `ActivityState`, the settings and what was already said: no clock, no I/O.
 The engine (`engine.py`) owns time, gentleness (cooldown, snooze, quiet hours) and memory.
 
-Adding a rule (issue-sized example: "idle_waste", Wh drawn while a tool idles with a model):
-1. the schema (`tray_app/config/schema.py`): its threshold option, e.g. `reminders.idle_waste_wh`
-   (type, range, default, unit, description) and, if it can be switched off, a
-   `reminders.idle_waste_wh.enabled` Bool named by the threshold's `enabled_by`; then
-   `python -m tray_app.config.codegen`;
+Adding a rule (IDLE_WASTE below was added this way):
+1. the schema (`tray_app/config/schema.py`): its threshold option, e.g. `reminders.<name>_min`
+   (type, range, default, unit, description, applies=LIVE) and, if it can be switched off, a
+   `reminders.<name>.enabled` Bool named by the threshold's `enabled_by`; then
+   `python -m tray_app.config.codegen` (the typed view gains `settings.reminders.<name>_min`);
 2. one `Rule(...)` entry in `RULES` below: its id, the threshold setting (and its switch), unit,
    label, how to read the measured value from a `Reading`, and its scope. Its place in `RULES`
    is its precedence;
