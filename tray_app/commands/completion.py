@@ -44,7 +44,7 @@ def script(shell: str) -> str:
             for name, sub in action.choices.items():
                 for arg in sub._actions:  # noqa: SLF001
                     if (name, arg.dest) in FILE_ARGUMENTS:
-                        arg.complete = shtab.FILE  # type: ignore[attr-defined]
+                        arg.complete = shtab.FILE  # shtab reads this attribute it adds
     return shtab.complete(parser, shell=shell)
 
 

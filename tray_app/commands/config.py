@@ -111,6 +111,7 @@ def _show(loaded: Any, as_json: bool) -> int:
     width = max(len(opt.key) for opt in SCHEMA) + 3 + 16
     for opt in SCHEMA:
         line = _line(opt.key, loaded.values[opt.key])
+        marker: str
         if loaded.is_default(opt.key):
             marker = _("(default)")
         else:

@@ -130,14 +130,14 @@ def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
     ]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
 
-    def fmt(line: tuple[str, ...]) -> str:
+    def row_text(line: tuple[str, ...]) -> str:
         cells = [
             c.rjust(w) if i == 2 else c.ljust(w)
             for i, (c, w) in enumerate(zip(line, widths, strict=True))
         ]
         return "  ".join(cells).rstrip()
 
-    lines = [fmt(header), *(fmt(line) for line in body)]
+    lines = [row_text(header), *(row_text(line) for line in body)]
     if limit is not None and len(rows) >= limit:
         lines.append(
             ngettext(

@@ -141,14 +141,14 @@ def render_table(rows: list[dict[str, Any]], total: int) -> str:
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     right = {0, 3, 4, 7}  # numbers line up on the right
 
-    def fmt(line: tuple[str, ...]) -> str:
+    def row_text(line: tuple[str, ...]) -> str:
         cells = [
             c.rjust(w) if i in right else c.ljust(w)
             for i, (c, w) in enumerate(zip(line, widths, strict=True))
         ]
         return "  ".join(cells).rstrip()
 
-    lines = [fmt(header), *(fmt(line) for line in body)]
+    lines = [row_text(header), *(row_text(line) for line in body)]
     if total > len(rows):
         lines.append(
             ngettext(

@@ -108,6 +108,7 @@ def phone_charges(wh: float, per_charge_wh: float = DEFAULT_PHONE_CHARGE_WH) -> 
         per_charge_wh = DEFAULT_PHONE_CHARGE_WH
     per = fmt_flexible(per_charge_wh)
     count = max(0.0, wh) / per_charge_wh
+    text: str
     if count < 0.075:
         text = _("less than a tenth of a phone charge ({per_charge} Wh per charge)")
     elif count < 0.875:
