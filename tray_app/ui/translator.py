@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from tray_app.system import i18n
 
@@ -32,6 +32,10 @@ def install_translators(app: QCoreApplication) -> list[QTranslator]:
     """
     installed: list[QTranslator] = []
     lang = i18n.current_language()
+    # What Qt formats itself (spin boxes in Settings, date pickers) follows the app's language,
+    # not the system's, so 0,5 in a French spin box matches 0,5 in the text beside it
+    # (tests/ui/test_fmt_qt.py checks both agree).
+    QLocale.setDefault(QLocale(lang))
     if lang != "en":
         qt_base = QTranslator(app)
         path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)

@@ -80,9 +80,11 @@ def totals_lines(totals: dict[str, Any], extras: dict[str, Any]) -> tuple[str, l
         lines.append(idle_line)
     notes = [ngettext("{n} session", "{n} sessions", n).format(n=n)]
     if extras.get("estimated"):
-        notes.append(_("{n} estimated (≈)").format(n=extras["estimated"]))
+        k = extras["estimated"]
+        notes.append(ngettext("{n} is estimated (≈)", "{n} are estimated (≈)", k).format(n=k))
     if extras.get("unknown"):
-        notes.append(_("{n} not measured").format(n=extras["unknown"]))
+        k = extras["unknown"]
+        notes.append(ngettext("{n} is not measured", "{n} are not measured", k).format(n=k))
     lines.append(", ".join(notes))
     return fmt.energy(totals.get("total_wh"), approx), lines
 
