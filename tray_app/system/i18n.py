@@ -131,8 +131,11 @@ def _text(message: str, lang: str) -> Text:
     return _TEXT.get(lang, Text)(message)
 
 
-def _(message: str) -> Text:
-    """Translate `message` into the current language (identity for English or a missing entry)."""
+def _(message: str) -> str:
+    """Translate `message` into the current language (identity for English or a missing entry).
+
+    Typed `str` on purpose: callers use it as one (`text = _(...)`, then `text += ...`); at run
+    time it is a `Text`, whose `.format()` localises numbers."""
     if _language == "en":
         return _text(message, "en")
     return _text(catalogue(_language).get(message, message), _language)
@@ -146,11 +149,11 @@ def plural_index(n: int, lang: str | None = None) -> int:
     return 0 if n == 1 else 1
 
 
-def ngettext(singular: str, plural: str, n: int) -> Text:
+def ngettext(singular: str, plural: str, n: int) -> str:
     """Plural-aware translation."""
     return _(plural) if plural_index(n) else _(singular)
 
 
-def translate(message: str, lang: str) -> Text:
+def translate(message: str, lang: str) -> str:
     """Translate into a given language regardless of the current one (used by tests and previews)."""
     return _text(message if lang == "en" else catalogue(lang).get(message, message), lang)
