@@ -145,3 +145,27 @@ def test_continuous_activity_survives_short_pauses_but_not_ten_minutes():
     rig.idle(seconds=9 * 60 + 59)
     rig.work(seconds=60)
     assert rig.tracker.current().continuous_active_s(1_000_000 + rig.t) < 120
+
+
+def test_a_model_left_loaded_is_idle_from_its_first_second_though_it_draws_well_above_the_floor():
+    # 65 W with the GPU doing nothing (utilisation known, low): the tool sits idle holding a
+    # model. It is idle time and idle energy at once, not the first two minutes of "activity"
+    # it took the learned floor to climb to 65 W.
+    rig = Rig()
+    rig.tools(COMFY)
+    rig.idle(watts=20.0, seconds=30)  # the floor: 20 W
+    rig.work(seconds=60)
+    rig.idle(watts=65.0, seconds=120)
+    (s,) = rig.tracker.sessions.values()
+    assert s.active_s == pytest.approx(60)
+    assert s.idle_j / 3600 == pytest.approx((20 * 30 + 65 * 120) / 3600)
+
+
+def test_without_a_utilisation_reading_the_power_still_tells_work_from_rest():
+    rig = Rig()
+    rig.tools(COMFY)
+    rig.idle(watts=20.0, seconds=30)
+    rig.power["nvidia:0"], rig.busy["nvidia:0"] = 250.0, None  # a GPU that reports no utilisation
+    rig.tick(60)
+    (s,) = rig.tracker.sessions.values()
+    assert s.active_s == pytest.approx(60)

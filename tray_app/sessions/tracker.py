@@ -244,7 +244,9 @@ class SessionTracker:
         for g in gpus:
             if g.busy:
                 return True
-            if g.power_w is not None:
+            # Power tells work from rest only where utilisation is not read: a GPU known to do
+            # nothing but drawing 65 W is a tool idling with a model loaded (idle waste), not work.
+            if g.busy is None and g.power_w is not None:
                 base = self.idle_power_w or self._baseline.get(g.source)
                 if base is not None and g.power_w > max(base * 1.3, base + 15.0):
                     return True
