@@ -31,6 +31,8 @@ ARGPARSE_ENGLISH = (
 WRONG_PLURAL = re.compile(
     r"(?<![\d,\u202f])\b[01] (sessions|images|rappels|jours|valeurs|secondes|réglages)\b"
     r"|(?<![\d,\u202f])\b([2-9]|\d{2,}) (session|image|rappel|jour|valeur)\b(?!s)"
+    # and adjectives or verbs that agree with a count of 0 or 1: "1 déjà présentes"
+    r"|(?<![\d,\u202f])\b[01] (?:\S+ ){0,2}(?:étaient|présentes|exportées|importées|générations)\b"
 )
 
 
@@ -83,6 +85,11 @@ def one_big_session(isolated_dirs):
         s.update_session(sid, images=1)
         s.add_reminder(start + 600, "session_energy", {"value": 1234.5, "threshold": 50.0},
                        "shown", "Quick energy check\n…", sid)  # fmt: skip
+        s.add_generations([{
+            "session_id": sid, "key": "p1", "tool": "comfyui", "start_ts": start + 5,
+            "end_ts": start + 17.5, "window": "exact", "images": 1, "gpu_wh": 1.75,
+            "cpu_wh": 0.25, "model_family": "sdxl", "steps": 30, "width": 1024, "height": 1024,
+        }])  # fmt: skip
     return isolated_dirs
 
 
@@ -163,7 +170,7 @@ def test_human_outputs_are_french(french, one_big_session, capsys, tmp_path, mon
     outputs = {}
     for argv in (["doctor"], ["sessions"], ["reminders"], ["config", "show"],
                  ["config", "set", "reminders.session_wh", "80,5"], ["config", "get", "cpu_tdp_w"],
-                 ["history"]):  # fmt: skip
+                 ["history"], ["generations"]):  # fmt: skip
         code, out, err = run(capsys, *argv)
         outputs[" ".join(argv)] = out + err
     for text in outputs.values():
@@ -174,6 +181,7 @@ def test_human_outputs_are_french(french, one_big_session, capsys, tmp_path, mon
     assert "terminée" in outputs["sessions"]
     assert "1\u202f234,5 Wh (seuil 50)" in outputs["reminders"]
     assert "reminders.session_wh = 80,5 Wh" in outputs["config set reminders.session_wh 80,5"]
+    assert "2,00" in outputs["generations"] and "12,5" in outputs["generations"]
 
     target = tmp_path / "out.json"
     code, out, err = run(capsys, "export", "--format", "json", "-o", str(target))
@@ -183,7 +191,10 @@ def test_human_outputs_are_french(french, one_big_session, capsys, tmp_path, mon
     code, out, err = run(capsys, "import", str(target))
     assert code == 0
     check_french(out)
-    assert out.strip() == "0 session importée (1 était déjà présente)."
+    assert out.splitlines() == [
+        "0 session importée (1 était déjà présente).",
+        "0 génération importée (1 était déjà présente).",
+    ]
 
 
 def test_monitor_in_french_fits_80_columns_and_ends_with_a_summary(french, capsys):
@@ -207,6 +218,8 @@ def test_the_checks_catch_what_they_are_for():
         check_french("1 sessions exportées")
     with pytest.raises(AssertionError, match="plural"):
         check_french("3 session exportée")
+    with pytest.raises(AssertionError, match="plural"):
+        check_french("0 génération importée (1 déjà présentes).")
     with pytest.raises(AssertionError, match="English left"):
         check_french("Open the History window: totals, charts and every session.")
     check_french("Données : /tmp/pytest-3.11/x.db, version 0.1.0, 1\u202f234,5 Wh, 2 sessions")

@@ -41,6 +41,11 @@ def test_templates_format_their_numbers_in_the_current_language():
     assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == "1,234.5 Wh"
 
 
+def test_counts_are_grouped_where_people_read_them():
+    assert fmt.count(44291, "fr") == f"44{NNBSP}291" and fmt.count(44291, "en") == "44,291"
+    assert fmt.count(7, "fr") == "7"
+
+
 def test_flexible_echoes_a_setting_without_fake_precision():
     assert fmt.flexible(0.5, "fr") == "0,5"
     assert fmt.flexible(60.0, "fr") == "60"

@@ -95,7 +95,7 @@ def test_export_then_import_elsewhere_brings_the_generations(recorded, isolated_
     said = capsys.readouterr().out
     assert "Imported 2 sessions" in said and "Imported 4 generations" in said
     assert main(["import", str(out)]) == 0  # again: nothing twice
-    assert "Imported 0 generations (4 already present)" in capsys.readouterr().out
+    assert "Imported 0 generations (4 were already there)" in capsys.readouterr().out
     assert main(["generations", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert sorted(r["steps"] for r in rows) == [20, 20, 30, 40]

@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    return "?" if value is None else f"{value:.{digits}f}"
+    from tray_app.system.fmt import number
+
+    return number(value, digits)  # 1 234,56 in French; "?" when unknown
 
 
 def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
@@ -101,7 +103,7 @@ def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
                 str(r["id"]), str(r["session_id"]),
                 datetime.fromtimestamp(r["end_ts"]).strftime("%Y-%m-%d %H:%M:%S"),
                 r["tool"][:16], str(r["images"]), _num(r.get("total_wh")),
-                _num(r.get("wh_per_image")), f"{r['duration_s']:.1f}",
+                _num(r.get("wh_per_image")), _num(r["duration_s"], 1),
                 LABELS.get(family or "", family or "?"),
                 "-" if r.get("steps") is None else str(r["steps"]), size,
                 _("exact") if r["window"] == "exact" else _("approximate"),

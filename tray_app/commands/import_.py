@@ -63,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
         ).format(skipped=skipped)
     )
     if generations:
+        gen_skipped = len(generations) - gen_added
         print(
-            ngettext(
-                "Imported {added} generation ({skipped} already present).",
-                "Imported {added} generations ({skipped} already present).",
-                gen_added,
-            ).format(added=gen_added, skipped=len(generations) - gen_added)
+            ngettext("Imported {added} generation", "Imported {added} generations", gen_added)
+            .format(added=gen_added)
+            + " "
+            + ngettext(
+                "({skipped} was already there).", "({skipped} were already there).", gen_skipped
+            ).format(skipped=gen_skipped)
         )
     return 0

@@ -90,6 +90,11 @@ def number(value: float | None, decimals: int = 1, lang: str | None = None) -> s
     return format_number(float(value), f",.{decimals}f", lang)
 
 
+def count(n: int, lang: str | None = None) -> str:
+    """A count a person reads: 44,291 images / 44 291 images (IDs, years and ports stay bare)."""
+    return format_number(int(n), ",d", lang)
+
+
 def flexible(value: float, lang: str | None = None, group: bool = True) -> str:
     """A figure without fake precision: 13, 12.5, 0.073, 1,000,000 (1 000 000 in French).
 

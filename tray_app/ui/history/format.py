@@ -148,4 +148,4 @@ def local_time(ts: float | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def images_text(n: int | None) -> str:
     if n is None:
         return _("not counted")
-    return ngettext("{n} image", "{n} images", n).format(n=n)
+    return ngettext("{n} image", "{n} images", n).format(n=fmt.count(n))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tray_app.system.fmt import count
 from tray_app.system.i18n import _, ngettext
 from tray_app.ui.history import format as fmt
 from tray_app.ui.history.curve import CurveWidget, Sample
@@ -78,7 +79,7 @@ def totals_lines(totals: dict[str, Any], extras: dict[str, Any]) -> tuple[str, l
     idle_line = idle_text(extras.get("idle_wh"), extras.get("saved_wh"), approx)
     if idle_line:
         lines.append(idle_line)
-    notes = [ngettext("{n} session", "{n} sessions", n).format(n=n)]
+    notes = [ngettext("{n} session", "{n} sessions", n).format(n=count(n))]
     if extras.get("estimated"):
         k = extras["estimated"]
         notes.append(ngettext("{n} is estimated (≈)", "{n} are estimated (≈)", k).format(n=k))
