@@ -298,3 +298,17 @@ def test_export_since_keeps_only_later_sessions(one_big_session, capsys):
     assert json.loads(out) == []
     _code, out, _err = run(capsys, "export", "--format", "json", "--since", "2024-05-10")
     assert len(json.loads(out)) == 1
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
+    """`raison-garder config show | head -1`: no "could not write the settings file"."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "config", "show"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parent.parent)  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline()
+    proc.stdout.close()
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and b"settings file" not in err and b"Traceback" not in err

@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     except SettingError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # `config show | head`: the reader left; not a settings-file problem (cli.main)
     except OSError as exc:
         print(
             _("Could not write the settings file {path}: {error}").format(
