@@ -179,6 +179,20 @@ def test_an_idle_gpu_without_counter_is_read_every_5_s_but_again_every_second_on
     assert gpu.reads - reads >= 20
 
 
+def test_in_the_idle_cadence_a_board_without_counter_nor_average_is_not_sampled_fast():
+    """Nothing is attributed while no tool runs: once a second is enough for the totals."""
+    clock = Clock()
+    gpu = ScriptedGpu(clock, lambda t: 300.0 if int((t - 100) / 0.3) % 2 else 200.0)
+    monitor = Monitor([gpu], interval_s=1.0, clock=clock, wall=clock)
+    monitor.set_idle(True)
+    drive(monitor, clock, 30)
+    assert gpu.reads <= 33
+    monitor.set_idle(False)  # a tool: its session gets the fast path at once
+    reads = gpu.reads
+    drive(monitor, clock, 10)
+    assert gpu.reads - reads >= 60
+
+
 def test_wake_takes_a_snapshot_at_once_even_in_the_idle_cadence():
     clock = Clock()
     gpu = CounterGpu(clock, lambda t: 40.0)

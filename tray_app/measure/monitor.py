@@ -11,7 +11,8 @@ and at the snapshot interval once idle.
 Two snapshot cadences: the base interval (1 s) while something is measured for a session, and
 the idle interval (5 s, the tool detection cadence) when the engine says nothing runs
 (`set_idle`). Counters keep idle energy exact; the wake-ups, not the reads, are what a
-background process pays for. `wake()` takes a snapshot at once (a command from the UI).
+background process pays for. No fast sampling in the idle cadence: a busy board without
+counter is read once a second until a tool is detected (its session starts with the fast path). `wake()` takes a snapshot at once (a command from the UI).
 """
 
 from __future__ import annotations
@@ -204,7 +205,12 @@ class Monitor:
         for src in self._sources:
             r = src.acc.last
             if r is not None:
-                src.next_due = r.t + src.interval(r.t, self.interval_s, self.fast_interval_s, quiet)
+                src.next_due = r.t + src.interval(r.t, self.interval_s, self._fast_s(), quiet)
+
+    def _fast_s(self) -> float:
+        """The fast interval: none in the idle cadence, where nothing is attributed (a busy
+        board without counter is read once a second then, enough for the totals)."""
+        return self.interval_s if self._idle else self.fast_interval_s
 
     def wake(self) -> None:
         """From any thread: take a snapshot now instead of at the next tick (the engine has a
@@ -239,7 +245,7 @@ class Monitor:
             return None
         base_tick = forced or now >= self._next_snapshot
         base_s = self.interval_s
-        fast_s = self.fast_interval_s
+        fast_s = self._fast_s()
         for src in self._sources:
             if base_tick or now >= src.next_due:
                 prev = src.acc.last
