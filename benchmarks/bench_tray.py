@@ -127,11 +127,15 @@ def measure(seconds: float, fake_gpu: bool, settle_s: float = 5.0) -> tuple[list
                 r.threads = p.num_threads()
             shot = Path("/tmp/rg-shots/bench-tray.png")
             desktop.screenshot(shot)
-            for p in procs:
-                p.terminate()
+            for real in ps:  # the tray itself: `unshare` ignores SIGTERM while it waits
+                real.terminate()
             errors = ""
-            for p in procs:
-                _out, err = p.communicate(timeout=15)
+            for p, real in zip(procs, ps, strict=True):
+                try:
+                    _out, err = p.communicate(timeout=15)
+                except subprocess.TimeoutExpired:  # pid 1 of its namespace, without a handler
+                    real.kill()
+                    _out, err = p.communicate(timeout=15)
                 errors += err.decode(errors="replace")
             return results, errors
     finally:
