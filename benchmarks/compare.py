@@ -95,14 +95,17 @@ OBSERVATIONS = (
     "value is a 1 s moving average (consecutive readings tile the time), and badly wrong "
     "on an instantaneous reading with periodic load (pre-Ampere boards here), where every "
     "read lands on the same phase.",
-    "Our monitor reads the counter once a second where there is one. Without a counter, on "
-    "Ampere and later, it reads once a second too and chains the board's 1 s power averages, "
-    "which tile the time. Before Ampere (no counter, no average) it reads once a second while "
-    "the GPU idles and at ~7 Hz once it is busy or its power moves: the start of a burst after "
-    "an idle spell is seen up to one second late and bridged by the trapezoid rule, the "
-    "expected source of its remaining error on the pre-Ampere traces (not isolated by this "
-    "benchmark). That fast path also makes it the costliest in steady CPU there, though still "
-    "a fraction of a percent of one core.",
+    "Our monitor reads the counter once a second where there is one while a session is open, "
+    "and every 5 s with no tool running (its idle cadence: the 'no tool running' row). Without "
+    "a counter, on Ampere and later, it reads once a second too and chains the board's 1 s power "
+    "averages, which tile the time. Before Ampere (no counter, no average) it reads at ~7 Hz for "
+    "0.6 s after each power step, every 0.3 s while the board is busy and its power still, every "
+    "0.5 s for 8 s after activity, then once a second: the start of an image after a long pause "
+    "is seen up to one second late and bridged by the trapezoid rule, the expected source of its "
+    "remaining error on the pre-Ampere traces. That fast path is still its costliest case. "
+    "Our processes run in PID namespaces of their own (benchmarks/compare_lib/isolation.py), "
+    "with a fake ComfyUI beside the session ones, so other jobs on a shared machine cannot open "
+    "sessions in them.",
 )
 
 
