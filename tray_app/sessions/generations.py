@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tray_app.images.counter import Unit
-from tray_app.store.codec import MAX_GAP_S, Sample
+from tray_app.store.codec import MAX_GAP_S, Sample, known_total
 
 EXACT = "exact"
 APPROXIMATE = "approximate"
@@ -69,9 +69,7 @@ class Generation:
 
     @property
     def total_wh(self) -> float | None:
-        if self.gpu_wh is None and self.cpu_wh is None:
-            return None
-        return (self.gpu_wh or 0.0) + (self.cpu_wh or 0.0)
+        return known_total(self.gpu_wh, self.cpu_wh)
 
     @property
     def wh_per_image(self) -> float | None:

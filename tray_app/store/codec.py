@@ -71,6 +71,13 @@ def quantise(row: Sample) -> Sample:
     return ts, _w(_dw(gpu)), _w(_dw(cpu)), None if active is None else int(bool(active))
 
 
+
+def known_total(gpu_wh: float | None, cpu_wh: float | None) -> float | None:
+    """GPU + CPU where at least one is known; None (unknown, never 0) when neither is."""
+    if gpu_wh is None and cpu_wh is None:
+        return None
+    return (gpu_wh or 0.0) + (cpu_wh or 0.0)
+
 @dataclass(slots=True)
 class Totals:
     """Energy and time integrated from samples. Energies are None when never known."""
@@ -85,9 +92,7 @@ class Totals:
 
     @property
     def total_wh(self) -> float | None:
-        if self.gpu_wh is None and self.cpu_wh is None:
-            return None
-        return (self.gpu_wh or 0.0) + (self.cpu_wh or 0.0)
+        return known_total(self.gpu_wh, self.cpu_wh)
 
     @property
     def duration_s(self) -> float:
