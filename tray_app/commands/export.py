@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from tray_app.system.i18n import _, ngettext
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tray_app.commands.sessions import parse_day
+    from tray_app.commands.store_access import parse_day
 
     p = subparsers.add_parser(
         "export",
@@ -63,8 +62,7 @@ def _refuse_target(target: Path, force: bool) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app.commands.sessions import open_store_or_report
-    from tray_app.store import StoreError
+    from tray_app.commands.store_access import read_store, start_of
     from tray_app.store.exchange import (
         generations_csv_path,
         write_codecarbon,
@@ -79,22 +77,18 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return 1
-    since = getattr(args, "since", None)
-    since_ts = datetime.combine(since, datetime.min.time()).timestamp() if since else None
-    store = open_store_or_report()
-    if store is None:
+    since_ts = start_of(getattr(args, "since", None))
+
+    def query(store: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rows = store.list_sessions(since=since_ts, order="start_ts ASC")
+        if args.format == "codecarbon":
+            return rows, []
+        return rows, store.list_generations(oldest_first=True, with_session_uid=True)
+
+    found = read_store(query)
+    if found is None:
         return 1
-    try:
-        with store:
-            rows = store.list_sessions(since=since_ts, order="start_ts ASC")
-            gens = (
-                store.list_generations(oldest_first=True, with_session_uid=True)
-                if args.format != "codecarbon"
-                else []
-            )
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
-        return 1
+    rows, gens = found
 
     if since_ts is not None:  # only the generations of the sessions exported
         uids = {r.get("uid") for r in rows}

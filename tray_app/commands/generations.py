@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from tray_app.commands.sessions import parse_day, positive_int
+from tray_app.commands.store_access import parse_day, positive_int, read_store, start_of, table
 from tray_app.system.i18n import _
 
 TABLE_DEFAULT_LIMIT = 30
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--since",
         type=parse_day,
-        metavar="YYYY-MM-DD",
+        metavar=_("YYYY-MM-DD"),
         help=_("generations started on or after this day"),
     )
     p.add_argument("--limit", type=positive_int, metavar="N", help=_("at most N generations"))
@@ -46,22 +46,15 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app.commands.sessions import open_store_or_report
-    from tray_app.store import StoreError
     from tray_app.store.exchange import _cell
     from tray_app.store.generations import PUBLIC_FIELDS
 
-    store = open_store_or_report()
-    if store is None:
-        return 1
-    since = datetime.combine(args.since, datetime.min.time()).timestamp() if args.since else None
-    table = not (args.json or args.csv)
-    limit = args.limit or (TABLE_DEFAULT_LIMIT if table else None)
-    try:
-        with store:
-            rows = store.list_generations(session_id=args.session, since=since, limit=limit)
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+    since = start_of(args.since)
+    limit = args.limit or (None if args.json or args.csv else TABLE_DEFAULT_LIMIT)
+    rows = read_store(
+        lambda store: store.list_generations(session_id=args.session, since=since, limit=limit)
+    )
+    if rows is None:
         return 1
     if args.json:
         json.dump([public(r) for r in rows], sys.stdout, indent=2, allow_nan=False)
@@ -109,17 +102,7 @@ def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
                 _("exact") if r["window"] == "exact" else _("approximate"),
             )
         )  # fmt: skip
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    right = {0, 1, 4, 5, 6, 7, 9}
-
-    def fmt(line: tuple[str, ...]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    lines = [fmt(header), *(fmt(line) for line in body)]
+    lines = table(header, body, right={0, 1, 4, 5, 6, 7, 9})
     if limit is not None and len(rows) >= limit:
         lines.append(_("Showing the latest {n}; use --limit N to see more.").format(n=len(rows)))
     return "\n".join(lines)

@@ -34,8 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app.commands.sessions import open_store_or_report
-    from tray_app.store import StoreError
+    from tray_app.commands.store_access import read_store
     from tray_app.store.exchange import ImportRefused, read_import_all
 
     try:
@@ -46,15 +45,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
-    store = open_store_or_report()
-    if store is None:
+    counts = read_store(lambda store: store.import_all(records, generations))
+    if counts is None:
         return 1
-    try:
-        with store:
-            added, skipped, gen_added = store.import_all(records, generations)
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
-        return 1
+    added, skipped, gen_added = counts
     print(
         ngettext("Imported {added} session", "Imported {added} sessions", added).format(added=added)
         + " "

@@ -9,14 +9,13 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from tray_app.commands.store_access import positive_int, read_store, table
 from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tray_app.commands.sessions import positive_int
-
     p = subparsers.add_parser(
         "reminders",
         help=_("list the reminders given so far, newest first"),
@@ -27,18 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tray_app.commands.sessions import open_store_or_report
-    from tray_app.store import StoreError
-
-    store = open_store_or_report()
-    if store is None:
-        return 1
     limit = args.limit or (None if args.json else TABLE_DEFAULT_LIMIT)
-    try:
-        with store:
-            rows = store.list_reminders(limit=limit)
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
+    rows = read_store(lambda store: store.list_reminders(limit=limit))
+    if rows is None:
         return 1
     if args.json:
         json.dump([as_json(r) for r in rows], sys.stdout, ensure_ascii=False, indent=2)
@@ -128,16 +118,7 @@ def render_table(rows: list[dict[str, Any]], limit: int | None = None) -> str:
         )
         for r in rows
     ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-
-    def row_text(line: tuple[str, ...]) -> str:
-        cells = [
-            c.rjust(w) if i == 2 else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    lines = [row_text(header), *(row_text(line) for line in body)]
+    lines = table(header, body, right={2})
     if limit is not None and len(rows) >= limit:
         lines.append(
             ngettext(

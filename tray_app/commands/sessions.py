@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from tray_app.commands.store_access import parse_day, positive_int, read_store, start_of, table
 from tray_app.system.fmt import long_date
 from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
-
-
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("'{value}' is not a date like 2024-05-31").format(value=text)
-        ) from None
-
-
-def positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(_("'{value}' is not a positive number").format(value=text))
-    return n
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,38 +32,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=positive_int, metavar="N", help=_("at most N sessions"))
 
 
-def open_store_or_report() -> Any:
-    """The store, or None after printing why it cannot be opened (never a traceback)."""
-    from tray_app.store import Store, StoreError
-
-    try:
-        store = Store.open_for_reading()
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
-        return None
-    for problem in store.problems:
-        print(_("raison-garder: {message}").format(message=problem), file=sys.stderr)
-    return store
-
-
 def run(args: argparse.Namespace) -> int:
-    from tray_app.store import StoreError
     from tray_app.store.exchange import write_csv, write_json
 
-    store = open_store_or_report()
-    if store is None:
+    since = start_of(args.since)
+    as_table = not (args.json or args.csv)
+    limit = args.limit or (TABLE_DEFAULT_LIMIT if as_table else None)
+
+    def query(store: Any) -> tuple[list[dict[str, Any]], int, int]:
+        rows = store.list_sessions(since=since, limit=limit)
+        total = store.count_sessions(since) if as_table else len(rows)
+        earlier = store.count_sessions(None) if as_table and since and not rows else 0
+        return rows, total, earlier
+
+    found = read_store(query)
+    if found is None:
         return 1
-    since = datetime.combine(args.since, datetime.min.time()).timestamp() if args.since else None
-    table = not (args.json or args.csv)
-    limit = args.limit or (TABLE_DEFAULT_LIMIT if table else None)
-    try:
-        with store:
-            rows = store.list_sessions(since=since, limit=limit)
-            total = store.count_sessions(since) if table else len(rows)
-            earlier = store.count_sessions(None) if table and since and not rows else 0
-    except StoreError as exc:
-        print(_("raison-garder: {message}").format(message=exc), file=sys.stderr)
-        return 1
+    rows, total, earlier = found
     if args.json:
         write_json(rows, sys.stdout)
     elif args.csv:
@@ -138,17 +105,7 @@ def render_table(rows: list[dict[str, Any]], total: int) -> str:
                 "-" if r.get("images") is None else str(r["images"]),
             )
         )
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    right = {0, 3, 4, 7}  # numbers line up on the right
-
-    def row_text(line: tuple[str, ...]) -> str:
-        cells = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(line, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
-
-    lines = [row_text(header), *(row_text(line) for line in body)]
+    lines = table(header, body, right={0, 3, 4, 7})  # numbers line up on the right
     if total > len(rows):
         lines.append(
             ngettext(
