@@ -8,6 +8,7 @@ Ctrl+C, SIGTERM) it prints one summary line, even with `--quiet`, so a timed run
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -199,7 +200,34 @@ def run(args: argparse.Namespace) -> int:
         lock.close()
 
 
+class _SaidByTheListener(logging.Filter):
+    """Drops the log record of a problem the engine also hands its listener (`Engine._problem`
+    logs it, then calls `on_problem`): the printer says it once, as "warning: …" in the user's
+    language. Without a handler of ours, Python's last-resort handler printed it a second time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "tray_app.runtime.engine" and record.funcName == "_problem")
+
+
+def _log_to_stderr() -> logging.Handler:
+    """Warnings that are not also problems said by the listener still reach the terminal, as
+    before (bare message on stderr)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.addFilter(_SaidByTheListener())
+    logging.getLogger("tray_app").addHandler(handler)
+    return handler
+
+
 def _run_locked(args: argparse.Namespace, engine_class: Any) -> int:
+    handler = _log_to_stderr()
+    try:
+        return _run_engine(args, engine_class)
+    finally:
+        logging.getLogger("tray_app").removeHandler(handler)
+
+
+def _run_engine(args: argparse.Namespace, engine_class: Any) -> int:
     stop = threading.Event()
     listener = PrintingListener(args.quiet, getattr(args, "wide", False))
     # A line per interval is a live display: the idle cadence is for --quiet (and the tray).
