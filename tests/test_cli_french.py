@@ -312,3 +312,25 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
     proc.stdout.close()
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and b"settings file" not in err and b"Traceback" not in err
+
+
+def test_counts_are_grouped_in_tables_and_sentences(isolated_dirs, capsys, monkeypatch):
+    """12 345 images read as a count in both languages; IDs and steps stay bare."""
+    with Store.open() as s:
+        start = datetime(2024, 5, 10, 14, 30).timestamp()
+        for k in range(2):
+            sid = s.open_session("comfyui", "python3", [1], [0], start + k * 7200)
+            s.add_samples(sid, [(start + k * 7200 + i, 100.0, 20.0, 1) for i in range(61)])
+            s.close_session(sid, start + k * 7200 + 60)
+            s.update_session(sid, images=12345)
+            s.add_generations([{
+                "session_id": sid, "key": f"p{k}", "tool": "comfyui", "start_ts": start + 5,
+                "end_ts": start + 17.5, "window": "exact", "images": 12345, "gpu_wh": 1.75,
+                "cpu_wh": 0.25, "model_family": "sdxl", "steps": 30, "width": 1024, "height": 1024,
+            }])  # fmt: skip
+    for lang, grouped in (("en", "12,345"), ("fr", "12\u202f345")):
+        monkeypatch.setenv("LANGUAGE", lang)
+        for argv in (["sessions", "--limit", "1"], ["generations", "--limit", "1"]):
+            _code, out, _err = run(capsys, *argv)
+            assert grouped in out and "12345" not in out, out
+        i18n.set_language("en")

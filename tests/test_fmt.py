@@ -33,7 +33,8 @@ def test_templates_format_their_numbers_in_the_current_language():
     try:
         assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == f"1{NNBSP}234,5 Wh"
         assert i18n._("{w:5.1f} W").format(w=3.25) == "  3,2 W"  # widths still line up
-        assert i18n._("{n} image").format(n=2026) == "2026 image"  # integers: no grouping
+        assert i18n._("{year}").format(year=2026) == "2026"  # integers: no grouping…
+        assert i18n._("{n} images").format(n=12345) == f"12{NNBSP}345 images"  # …but counts
         assert i18n._("{pct:.0%}").format(pct=0.4) == f"40{NNBSP}%"
         assert i18n._("{name}").format(name="v1.2.3") == "v1.2.3"  # text is left alone
     finally:
@@ -44,6 +45,19 @@ def test_templates_format_their_numbers_in_the_current_language():
 def test_counts_are_grouped_where_people_read_them():
     assert fmt.count(44291, "fr") == f"44{NNBSP}291" and fmt.count(44291, "en") == "44,291"
     assert fmt.count(7, "fr") == "7"
+
+
+@pytest.mark.parametrize("field", sorted(fmt.COUNT_FIELDS))
+def test_count_fields_group_a_bare_integer_in_both_languages(field):
+    template = "{" + field + "} / {" + field + ":02d} / {port} / {pid} / {id}"
+    values = {field: 12345, "port": 8188, "pid": 123456, "id": 10001}
+    fr = i18n.translate(template, "fr").format(**values)
+    assert fr == f"12{NNBSP}345 / 12345 / 8188 / 123456 / 10001"
+    en = i18n.translate(template, "en").format(**values)
+    assert en == "12,345 / 12345 / 8188 / 123456 / 10001"
+    bare = i18n.translate("{" + field + "}", "en")
+    assert bare.format(**{field: "12345"}) == "12345"  # text stays text
+    assert bare.format(**{field: True}) == "True"
 
 
 def test_flexible_echoes_a_setting_without_fake_precision():

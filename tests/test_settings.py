@@ -324,6 +324,22 @@ def test_one_bad_value_falls_back_and_keeps_the_others() -> None:
     assert settings_path().exists()  # a good file with one bad value is not set aside
 
 
+def test_the_default_used_instead_is_written_as_config_get_writes_it() -> None:
+    """"The default 50 is used" as `config get` would write it (French too), not the JSON "50.0"."""
+    from tray_app.system import i18n
+
+    write(settings_path(), '{"reminders": {"session_wh": "lots"}, "sample_interval_s": 500}')
+    i18n.set_language("fr")
+    try:
+        problems = load_settings().problems
+    finally:
+        i18n.set_language("en")
+    assert len(problems) == 2
+    assert any("par défaut 50 est utilisée" in p for p in problems), problems
+    assert any("par défaut 1 est utilisée" in p for p in problems), problems
+    assert not any("50.0" in p or "1.0" in p for p in problems), problems
+
+
 def test_unknown_keys_are_kept_and_reported_once() -> None:
     write(
         settings_path(),

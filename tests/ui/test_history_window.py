@@ -81,6 +81,29 @@ def test_totals_cards_add_up_the_store(window, history_store):
     assert window.windowTitle() == "History — Raison Garder"
 
 
+def test_money_is_written_as_the_reminders_write_it(window, history_store):
+    """One money formatter: History's "€0.13" is the reminders' "€0.13", not "0.13 EUR"."""
+    from tray_app.reminders.equivalents import fmt_money
+    from tray_app.ui.history import format as hf
+
+    assert hf.money(0.126, "EUR") == fmt_money(0.126, "EUR") == "€0.13"
+    assert hf.money(0.126, "EUR", approx=True) == "≈€0.13"
+    assert hf.money(0.5, "CHF") == "0.50 CHF"
+    assert hf.money(0.001, "USD") == "less than $0.01"  # not "0.00"
+    assert hf.money(None, "EUR") == "unknown"
+    i18n.set_language("fr")
+    try:
+        assert hf.money(0.126, "EUR") == "0,13 €"
+    finally:
+        i18n.set_language("en")
+    currency = history_store.list_sessions(limit=1)[0]["currency"]
+    symbol = fmt_money(1.0, currency).replace("1.00", "").strip()
+    details = window.cards["all"].details.text()
+    assert symbol in details
+    if symbol != currency:
+        assert currency not in details, details
+
+
 def test_day_chart_shows_the_chosen_range_and_tells_values_on_hover(window, history_store):
     assert len(window.day_chart.days) == 30
     window.range_combo.setCurrentIndex(2)

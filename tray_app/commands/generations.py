@@ -77,6 +77,7 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
     from tray_app.images.models import LABELS
+    from tray_app.system.fmt import count
 
     if not rows:
         return _(
@@ -95,7 +96,7 @@ def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
             (
                 str(r["id"]), str(r["session_id"]),
                 datetime.fromtimestamp(r["end_ts"]).strftime("%Y-%m-%d %H:%M:%S"),
-                r["tool"][:16], str(r["images"]), _num(r.get("total_wh")),
+                r["tool"][:16], count(r["images"]), _num(r.get("total_wh")),
                 _num(r.get("wh_per_image")), _num(r["duration_s"], 1),
                 LABELS.get(family or "", family or "?"),
                 "-" if r.get("steps") is None else str(r["steps"]), size,

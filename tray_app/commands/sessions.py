@@ -102,7 +102,7 @@ def render_table(rows: list[dict[str, Any]], total: int) -> str:
                 fmt.number(r.get("total_wh"), 1),
                 display.method_word(r.get("energy_method")),
                 display.status_word(r.get("status")),
-                "-" if r.get("images") is None else str(r["images"]),
+                "-" if r.get("images") is None else fmt.count(r["images"]),
             )
         )
     lines = table(header, body, right={0, 3, 4, 7})  # numbers line up on the right

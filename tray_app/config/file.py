@@ -33,6 +33,7 @@ from tray_app.config.schema import (
     close_matches,
     defaults,
     effective_country,
+    format_value,
     option,
     rule_problems,
     show_value,
@@ -222,7 +223,7 @@ def load_settings(path: Path | None = None, *, move_aside: bool = False) -> Sett
                 path=path,
                 message=message,
                 key=rule.fallback,
-                default=show_value(base[rule.fallback]),
+                default=format_value(rule.fallback, base[rule.fallback]),
             )
         )
     if unknown:
@@ -246,7 +247,7 @@ def _take(
         except SettingError as exc:
             problems.append(
                 _("In {path}: {error} The default {default} is used.").format(
-                    path=path, error=exc, default=show_value(base[key])
+                    path=path, error=exc, default=format_value(key, base[key])
                 )
             )
 

@@ -67,7 +67,7 @@ def format_number(value: float, spec: str = "", lang: str | None = None) -> str:
     """`format(value, spec)` in the language's style, with thousands grouped for floats.
 
     Integers are left ungrouped unless the spec asks (`{n:,}`): years, IDs and ports are integers
-    too, and "2 026" would be wrong. Specs we do not understand are honoured as Python would.
+    too, and "2 026" would be wrong. (In templates, count fields group themselves: COUNT_FIELDS.) Specs we do not understand are honoured as Python would.
     """
     match = _SPEC.match(spec)
     if match is None or match["type"] in ("c", "b", "o", "x", "X", "s"):
@@ -155,6 +155,17 @@ def clock_duration(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+# Template fields that hold a count a person reads ("{n} sessions", "Showing {shown} of {total}"):
+# a bare integer there is grouped as `count()` writes it (12 345 / 12,345), so a call site cannot
+# forget. Any other integer field (a year, an ID, a port, a PID, an index) stays bare unless its
+# spec asks (`{x:,}`).
+COUNT_FIELDS = frozenset({"n", "images", "total", "shown", "added", "skipped", "limit"})
+
+
+class _Count(int):
+    """An int read from a COUNT_FIELDS field: grouped when its field has no format spec."""
+
+
 class LocaleFormatter(string.Formatter):
     """`str.format` whose numeric fields come out in the language's style (`{wh:.1f}` → 1 234,5).
 
@@ -164,7 +175,15 @@ class LocaleFormatter(string.Formatter):
     def __init__(self, lang: str | None = None) -> None:
         self.lang = lang
 
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        value = super().get_value(key, args, kwargs)
+        if key in COUNT_FIELDS and type(value) is int:
+            return _Count(value)
+        return value
+
     def format_field(self, value: Any, format_spec: str) -> Any:
+        if isinstance(value, _Count) and not format_spec:
+            return count(value, self.lang)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return format_number(value, format_spec, self.lang)
         return super().format_field(value, format_spec)

@@ -130,9 +130,13 @@ def co2(grams: float | None, approx: bool = False) -> str:
 
 
 def money(amount: float | None, currency: str, approx: bool = False) -> str:
+    """€0.12 / 0,12 € / 0.12 CHF: the reminders' own money formatter, so History and a reminder
+    never write the same amount two ways."""
+    from tray_app.reminders.equivalents import fmt_money
+
     if amount is None:
         return _("unknown")
-    text = _("{amount:.2f} {currency}").format(amount=amount, currency=currency)
+    text = fmt_money(amount, currency)
     return f"{APPROX}{text}" if approx else text
 
 
