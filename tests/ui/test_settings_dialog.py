@@ -51,16 +51,18 @@ def spin(dlg, key):
 def test_every_setting_has_an_editor_in_a_tab(dialog):
     assert set(dialog.fields) == {o.key for o in SCHEMA}
     tabs = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
-    assert tabs == ["General", "Reminders", "Measurement", "Money && carbon", "Tools",
-                    "Privacy && data", "Advanced"]  # fmt: skip
+    assert tabs == ["General", "Reminders", "Measurement", "Tools", "Privacy && data",
+                    "Advanced"]  # fmt: skip
     # Numbers carry their unit and range; choices their translated labels; secrets are masked.
     assert spin(dialog, "reminders.session_wh").suffix() == " Wh"
     assert spin(dialog, "idle_split_min").maximum() == 240
     assert dialog.messages["idle_split_min"].text() == "from 1 to 240"
-    assert dialog.messages["reminders.daily_wh"].text() == "from 1 to 1000000"
+    # Inside a sentence, the range is on hover (grouped as the language writes numbers).
+    assert "from 1 to 1,000,000" in dialog.fields["reminders.daily_wh"].widget.toolTip()
+    assert dialog.messages["reminders.daily_wh"].isHidden()
     combo = dialog.fields["reminders.budget_period"].combo
-    assert [combo.itemText(i) for i in range(combo.count())] == ["No budget", "Per day",
-                                                                 "Per week"]  # fmt: skip
+    assert [combo.itemText(i) for i in range(combo.count())] == ["off", "per day",
+                                                                 "per week"]  # fmt: skip
     assert (
         dialog.fields["metrics.token"].edit.echoMode() != dialog.fields["currency"].edit.echoMode()
     )
@@ -72,7 +74,9 @@ def test_invalid_input_is_refused_with_the_reason(dialog):
     message = dialog.messages["metrics.token"]
     assert not message.isHidden()
     assert message.text() == "must be empty or 16 to 256 characters without spaces"
-    assert "color: #c62828" in message.styleSheet()
+    from tray_app.ui.settings import style
+
+    assert style.error_colour().name() in message.styleSheet()
     assert not dialog.ok_button.isEnabled() and not dialog.apply_button.isEnabled()
     assert "Please correct" in dialog.problem_label.text()
     token.setText("")
@@ -110,7 +114,14 @@ def test_switched_off_settings_are_greyed(dialog):
     assert spin(dialog, "reminders.session_wh").isEnabled()
     toggle.setChecked(False)
     assert not spin(dialog, "reminders.session_wh").isEnabled()
-    assert not dialog.labels["reminders.session_wh"].isEnabled()
+    words = dialog.sentences["reminders.continuous_min.enabled"].words  # "without a break"
+    assert words and all(w.isEnabled() for w in words)
+    dialog.fields["reminders.continuous_min.enabled"].box.setChecked(False)
+    assert not any(w.isEnabled() for w in words)
+    # The master switch greys every rule, with its notes.
+    dialog.fields["reminders.enabled"].box.setChecked(False)
+    assert not spin(dialog, "reminders.images").isEnabled()
+    assert not dialog.notes["images"].isEnabled()
     assert not dialog.fields["metrics.port"].widget.isEnabled()  # metrics are off by default
 
 
@@ -241,22 +252,23 @@ def test_the_dialog_speaks_french(qtbot, autostart):
         i18n.set_language("en")
 
 
-def test_each_reminder_rule_is_named_beside_its_switch_from_the_rule_table(qtbot, autostart,
-                                                                           monkeypatch):
+def test_each_reminder_rule_gets_its_notes_from_the_rule_table(qtbot, autostart, monkeypatch):
     from tests.reminders.test_rule_table import INVENTED, install_invented_rule
-
-    def label_of(dlg, key):
-        return dlg.labels[key].text()
+    from tray_app.reminders.rules import RULES
 
     real = SettingsDialog(None, presenter=FakePresenter(), autostart=autostart)
     qtbot.addWidget(real)
-    assert label_of(real, "reminders.session_wh.enabled") == "Session energy"
-    assert label_of(real, "reminders.images.enabled") == "Images"
+    # Every rule but 80 % of the budget (which shares the budget's sentence) has its notes.
+    assert set(real.notes) == {r.id for r in RULES} - {"budget_80"}
+    assert real.sentences["reminders.session_wh.enabled"].toolTip() == "Session energy"
     install_invented_rule(monkeypatch)  # a table whose only rule is switched by images.enabled
     invented = SettingsDialog(None, presenter=FakePresenter(), autostart=autostart)
     qtbot.addWidget(invented)
-    assert label_of(invented, "reminders.images.enabled") == INVENTED.label
-    assert label_of(invented, "reminders.session_wh.enabled") == ""
+    assert set(invented.notes) == {INVENTED.id}
+    assert invented.sentences["reminders.images.enabled"].toolTip() == INVENTED.label
+    assert invented.sentences["reminders.session_wh.enabled"].toolTip() == ""
+    # Its unit is Wh: the threshold (the images setting, 100) is given its equivalents.
+    assert "phone charges" in invented.notes[INVENTED.id].equivalents.text()
 
 
 def test_an_option_that_needs_a_restart_says_so_beside_its_field(dialog):

@@ -390,13 +390,19 @@ class Option:
     description: str  # msgid; use describe() for the translated text
     unit: str = ""  # msgid, e.g. "Wh"
     secret: bool = False  # masked when shown
-    enabled_by: str | None = None  # the Bool key that switches this one on (dialog greys it out)
+    # The key that switches this one on (the dialog greys it out while that is False or "off").
+    enabled_by: str | None = None
     # Defaults that follow the country (carbon, price, currency): country code -> default.
     country_default: Callable[[str | None], Any] | None = None
     # Settings-window tab (ui/settings/dialog.TAB_ORDER); "" means the tab of its section.
     tab: str = ""
     # Every option says it: live (applied by the running app) or restart (at its next start).
     applies: Applies = field(kw_only=True)
+    # msgid of the sentence the Settings window shows instead of a label, with each control in
+    # its place: "Remind me when a session passes {reminders.session_wh}". Every option named
+    # in it is edited there; a Bool owner is the checkbox that starts the sentence. "": a plain
+    # labelled field.
+    sentence: str = field(default="", kw_only=True)
 
     @property
     def section(self) -> str:
@@ -456,35 +462,44 @@ SCHEMA: tuple[Option, ...] = (
            N_("Folders where your tools save images, to count them"), applies=LIVE),
     # Reminders
     Option("reminders.enabled", Bool(), True, N_("Gentle reminders"), applies=LIVE),
-    Option("reminders.session_wh.enabled", Bool(), True, N_("Remind me when a session uses more than…"), applies=LIVE),
+    Option("reminders.session_wh.enabled", Bool(), True, N_("Remind me when a session uses more than…"), applies=LIVE,
+           sentence=N_("Remind me when a session passes {reminders.session_wh}")),
     Option("reminders.session_wh", Float(1.0, 100_000.0), 50.0,
            N_("Energy of one session before a reminder"), N_("Wh"), enabled_by="reminders.session_wh.enabled", applies=LIVE),
-    Option("reminders.daily_wh.enabled", Bool(), True, N_("Remind me when a day uses more than…"), applies=LIVE),
+    Option("reminders.daily_wh.enabled", Bool(), True, N_("Remind me when a day uses more than…"), applies=LIVE,
+           sentence=N_("Remind me when a day passes {reminders.daily_wh}")),
     Option("reminders.daily_wh", Float(1.0, 1_000_000.0), 250.0,
            N_("Energy of one day before a reminder"), N_("Wh"), enabled_by="reminders.daily_wh.enabled", applies=LIVE),
-    Option("reminders.continuous_min.enabled", Bool(), True, N_("Remind me after generating without a pause for…"), applies=LIVE),
+    Option("reminders.continuous_min.enabled", Bool(), True, N_("Remind me after generating without a pause for…"), applies=LIVE,
+           sentence=N_("Remind me after generating for {reminders.continuous_min} without a break")),
     Option("reminders.continuous_min", Int(1, 1440), 60,
            N_("Minutes of continuous generation before a reminder"), _MIN, enabled_by="reminders.continuous_min.enabled", applies=LIVE),
-    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in one session"), applies=LIVE),
+    Option("reminders.images.enabled", Bool(), True, N_("Remind me after a number of images in one session"), applies=LIVE,
+           sentence=N_("Remind me after {reminders.images} in one session")),
     Option("reminders.images", Int(1, 100_000), 100,
            N_("Images in one session before a reminder"), N_("images"), enabled_by="reminders.images.enabled", applies=LIVE),
-    Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time"), applies=LIVE),
+    Option("reminders.power_limit.enabled", Bool(), False, N_("Remind me when the GPU runs near its power limit for a long time"), applies=LIVE,
+           sentence=N_("Remind me when the GPU runs above {reminders.power_limit_pct} of its power limit for {reminders.power_limit_min}")),
     Option("reminders.power_limit_pct", Int(50, 100), 90,
            N_("Share of the GPU power limit that counts as running at full power"), N_("%"), enabled_by="reminders.power_limit.enabled", applies=LIVE),
     Option("reminders.power_limit_min", Int(1, 1440), 15,
            N_("Minutes near the power limit before a reminder"), _MIN, enabled_by="reminders.power_limit.enabled", applies=LIVE),
-    Option("reminders.idle_waste.enabled", Bool(), True, N_("Remind me when a tool left idle keeps the GPU awake"), applies=LIVE),
+    Option("reminders.idle_waste.enabled", Bool(), True, N_("Remind me when a tool left idle keeps the GPU awake"), applies=LIVE,
+           sentence=N_("Remind me when a tool sits idle for {reminders.idle_waste_min} and keeps the GPU awake")),
     Option("reminders.idle_waste_min", Int(1, 240), 10,
            N_("Minutes a tool may hold the GPU awake, idle, before a reminder"), _MIN, enabled_by="reminders.idle_waste.enabled", applies=LIVE),
     Option("reminders.idle_waste_auto_free", Bool(), False,
            N_("Free the GPU memory of an idle tool without asking, after that delay"), applies=LIVE),
-    Option("reminders.budget_period", Choice(("off", "day", "week"), {"off": N_("No budget"), "day": N_("Per day"), "week": N_("Per week")}), "off",
-           N_("Energy budget period"), applies=LIVE),
+    Option("reminders.budget_period", Choice(("off", "day", "week"), {"off": N_("off"), "day": N_("per day"), "week": N_("per week")}), "off",
+           N_("Energy budget period"), applies=LIVE,
+           sentence=N_("Energy budget: {reminders.budget_wh} {reminders.budget_period} (reminders at 80 % and 100 %)")),
     Option("reminders.budget_wh", Float(0.0, 10_000_000.0), 1000.0,
-           N_("Energy budget for the period"), N_("Wh"), applies=LIVE),
+           N_("Energy budget for the period"), N_("Wh"), enabled_by="reminders.budget_period", applies=LIVE),
     Option("reminders.cooldown_min", Int(0, 1440), 30,
-           N_("Least time between two reminders"), _MIN, applies=LIVE),
-    Option("reminders.quiet_hours.enabled", Bool(), False, N_("No reminders during quiet hours"), applies=LIVE),
+           N_("Least time between two reminders"), _MIN, applies=LIVE,
+           sentence=N_("Leave at least {reminders.cooldown_min} between two reminders")),
+    Option("reminders.quiet_hours.enabled", Bool(), False, N_("No reminders during quiet hours"), applies=LIVE,
+           sentence=N_("No reminders from {reminders.quiet_hours.start} to {reminders.quiet_hours.end}")),
     Option("reminders.quiet_hours.start", TimeOfDay(), "22:00",
            N_("Start of quiet hours"), enabled_by="reminders.quiet_hours.enabled", applies=LIVE),
     Option("reminders.quiet_hours.end", TimeOfDay(), "08:00",

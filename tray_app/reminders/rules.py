@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from tray_app.config.schema import N_
 from tray_app.config.settings import TypedSettings, key_of, typed
+from tray_app.reminders.past import Occasion, Past, Series
 from tray_app.system import days
 
 SESSION_ENERGY = "session_energy"
@@ -99,6 +100,9 @@ class Rule:
     # setting's value; the rule is then off while the setting is 0.
     step: float | None = None
     supersedes: tuple[str, ...] = ()  # rules it makes moot once said (100 % -> 80 %)
+    # What the measured value was on the user's history (past.py), in `unit`, for the Settings
+    # window's "would have reminded you in 12 of your last 40 sessions"; None: not recorded.
+    past: Callable[[Past, TypedSettings], Series | None] | None = None
 
     @property
     def setting_key(self) -> str:
@@ -130,11 +134,27 @@ def _budget_pct(m: Reading) -> float | None:
     return 100 * used / budget if budget and used is not None else None
 
 
+def _past_budget(p: Past, s: TypedSettings) -> Series | None:
+    period, budget = s.reminders.budget_period, s.reminders.budget_wh
+    if period == "off" or budget <= 0:
+        return None
+    series = p.per_period(week=period == "week")
+    return Series(series.kind, tuple(Occasion(o.ts, 100 * o.value / budget)
+                                     for o in series.occasions))  # fmt: skip
+
+
+def _active_min(s: Any) -> float | None:
+    # A session ends after a pause of idle_split_min, so its active time is the generating
+    # time without a long break that the continuous rule measures, near enough for a preview.
+    return s.active_s / 60 if s.active_s is not None else None
+
+
 # Order is precedence when several rules are due at once: only one may speak per cooldown, so the
 # most pressing fact goes first; the others stay unsaid and may speak once the cooldown is over.
 RULES: tuple[Rule, ...] = (
     Rule(BUDGET_100, lambda s: s.reminders.budget_wh, "%", N_("Budget reached"),
-         _budget_pct, "period", follow_up=False, step=100.0, supersedes=(BUDGET_80,)),
+         _budget_pct, "period", follow_up=False, step=100.0, supersedes=(BUDGET_80,),
+         past=_past_budget),
     Rule(BUDGET_80, lambda s: s.reminders.budget_wh, "%", N_("80 % of the budget"),
          _budget_pct, "period", follow_up=False, step=80.0),
     Rule(POWER_LIMIT, lambda s: s.reminders.power_limit_min, MINUTES,
@@ -145,14 +165,18 @@ RULES: tuple[Rule, ...] = (
          N_("Tool idle, holding the GPU"), _idle_waste_min, "idle",
          switch=lambda s: s.reminders.idle_waste.enabled, follow_up=False),
     Rule(DAILY_ENERGY, lambda s: s.reminders.daily_wh, "Wh", N_("Energy today"),
-         lambda m: m.state.today_wh, "day", switch=lambda s: s.reminders.daily_wh_enabled),
+         lambda m: m.state.today_wh, "day", switch=lambda s: s.reminders.daily_wh_enabled,
+         past=lambda p, _s: p.per_period(week=False)),
     Rule(SESSION_ENERGY, lambda s: s.reminders.session_wh, "Wh", N_("Session energy"),
-         lambda m: m.state.session_wh, "session", switch=lambda s: s.reminders.session_wh_enabled),
+         lambda m: m.state.session_wh, "session", switch=lambda s: s.reminders.session_wh_enabled,
+         past=lambda p, _s: p.per_session(lambda x: x.wh)),
     Rule(CONTINUOUS, lambda s: s.reminders.continuous_min, MINUTES,
          N_("Generating without a break"), lambda m: m.state.continuous_active_s / 60, "session",
-         switch=lambda s: s.reminders.continuous_min_enabled),
+         switch=lambda s: s.reminders.continuous_min_enabled,
+         past=lambda p, _s: p.per_session(_active_min)),
     Rule(IMAGES, lambda s: s.reminders.images, N_("images"), N_("Images"),
-         lambda m: m.state.session_images, "session", switch=lambda s: s.reminders.images_enabled),
+         lambda m: m.state.session_images, "session", switch=lambda s: s.reminders.images_enabled,
+         past=lambda p, _s: p.per_session(lambda x: x.images)),
 )  # fmt: skip
 
 RULE_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

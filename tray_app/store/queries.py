@@ -181,3 +181,14 @@ def session_reminders(store: Store, session: dict[str, Any]) -> list[dict[str, A
     return sorted(
         (r for r in found if r.get("session_id") == session["id"]), key=lambda r: r["ts"]
     )
+
+
+def past_sessions(store: Store, since_ts: float, until_ts: float) -> list[sqlite3.Row]:
+    """start_ts, gpu_wh, cpu_wh, images, active_s of the sessions begun in [since, until], oldest
+    first (the Settings window's "would have reminded you"; served by the start_ts index)."""
+    return _execute(
+        store,
+        "SELECT start_ts, gpu_wh, cpu_wh, images, active_s FROM sessions "
+        "WHERE start_ts >= ? AND start_ts <= ? ORDER BY start_ts",
+        (since_ts, until_ts),
+    )

@@ -119,6 +119,19 @@ def long_date(day: date, lang: str | None = None, weekday: bool = True) -> str:
     return f"{_EN_DAYS[day.weekday()]} {text}" if weekday else text
 
 
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:k?Wh|W|k?g|min|h|images?)\b|%|€|\$|£)")
+
+
+def keep_units(text: str) -> str:
+    """No line break between a number and its unit ("2.9 Wh", "80 %") in wrapped UI text."""
+    return _UNIT_SPACE.sub("\u00a0", text)
+
+
+def weekday(day: date, lang: str | None = None) -> str:
+    """Tuesday / mardi."""
+    return (_FR_DAYS if _lang(lang) == "fr" else _EN_DAYS)[day.weekday()]
+
+
 def day_month(day: date, lang: str | None = None) -> str:
     """1 December / 1er décembre (chart labels, short references to a day of this year)."""
     return long_date(day, lang, weekday=False).rsplit(" ", 1)[0]

@@ -1,7 +1,9 @@
 """The Settings window: every setting of the schema, in tabs, checked as you type.
 
 Fields are generated from `tray_app.config.schema.SCHEMA`, so a new setting appears here
-without UI code. Values are saved through `save_settings`, the layer `raison-garder config` uses:
+without UI code: as a labelled field (label above, so no language clips it), or, where the option
+has a `sentence`, as that sentence with its controls inside. A reminder rule's sentence gets its
+notes (`rule_notes.py`): equivalents, what it would have meant on the user's history, a suggestion. Values are saved through `save_settings`, the layer `raison-garder config` uses:
 only values that differ from their (country's) defaults are written, so the carbon, price and
 currency figures keep following the country for everyone who never changed them.
 
@@ -16,11 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -32,6 +36,7 @@ from PySide6.QtWidgets import (
 from tray_app import APP_NAME
 from tray_app.config.file import load_settings, save_settings
 from tray_app.config.schema import (
+    N_,
     RESTART,
     SCHEMA,
     Option,
@@ -42,9 +47,12 @@ from tray_app.config.schema import (
 )
 from tray_app.config.settings import key_of
 from tray_app.reminders import ActivityState, Reminder, ReminderConfig
-from tray_app.reminders.rules import rule_switched_by
+from tray_app.reminders import rules as rule_table
 from tray_app.system import i18n
 from tray_app.system.i18n import _
+from tray_app.ui.settings import style
+from tray_app.ui.settings.rule_notes import History, RuleNotes
+from tray_app.ui.settings.sentence import SentenceRow, keys_in
 from tray_app.ui.settings.widgets import BoolField, Field, make_field
 
 log = logging.getLogger(__name__)
@@ -52,16 +60,25 @@ log = logging.getLogger(__name__)
 START_AT_LOGIN = key_of(lambda s: s.start_at_login)
 COUNTRY = key_of(lambda s: s.country)
 LANGUAGE = key_of(lambda s: s.language)
-
-ERROR_STYLE = "color: #c62828;"  # readable red on light and dark themes
-HINT_STYLE = "color: palette(mid);"
+REMINDERS_ON = key_of(lambda s: s.reminders.enabled)
+DAY_START = key_of(lambda s: s.day_start_hour)
 
 # Tab of each setting: the one its Option names, else its section's, unknown sections Advanced.
+# Money & carbon shares the General tab: three settings alone left most of a window empty.
 _TAB_OF_SECTION = {
     "reminders": "reminders", "tools": "tools", "images": "tools",
     "retention": "privacy", "metrics": "advanced",
 }  # fmt: skip
-TAB_ORDER = ("general", "reminders", "measurement", "money", "tools", "privacy", "advanced")
+_SHARED_TAB = {"money": "general"}
+TAB_ORDER = ("general", "reminders", "measurement", "tools", "privacy", "advanced")
+
+# A heading before the first setting of a group that shares a tab.
+HEADINGS = {
+    COUNTRY: N_("Your electricity, for the comparisons"),
+    key_of(lambda s: s.reminders.session_wh_enabled): N_("When to remind me"),
+    key_of(lambda s: s.reminders.budget_period): N_("Budget"),
+    key_of(lambda s: s.reminders.cooldown_min): N_("How often"),
+}
 
 
 def tab_titles() -> dict[str, str]:
@@ -69,7 +86,6 @@ def tab_titles() -> dict[str, str]:
         "general": _("General"),
         "reminders": _("Reminders"),
         "measurement": _("Measurement"),
-        "money": _("Money & carbon"),
         "tools": _("Tools"),
         "privacy": _("Privacy & data"),
         "advanced": _("Advanced"),
@@ -86,7 +102,39 @@ def hint_of(field: Field) -> str:
 
 
 def tab_of(option: Option) -> str:
-    return option.tab or _TAB_OF_SECTION.get(option.section, "advanced")
+    tab = option.tab or _TAB_OF_SECTION.get(option.section, "advanced")
+    return _SHARED_TAB.get(tab, tab)
+
+
+def rule_of_sentence(keys: list[str]) -> rule_table.Rule | None:
+    """The reminder rule a sentence sets: the one it switches, else whose threshold it holds."""
+    table = rule_table.RULES  # read now: a test may swap the table
+    return next((r for r in table if r.switch_key in keys), None) or next(
+        (r for r in table if r.setting_key in keys), None
+    )
+
+
+def read_history(now: float | None = None) -> History:
+    """A year of the user's sessions, read once (one indexed query), for the rules' notes.
+    A store that does not exist yet is an empty history; one that cannot be read says why."""
+    from tray_app.reminders.past import Past, load
+    from tray_app.store import Store, StoreError
+    from tray_app.store.db import default_path
+
+    now = time.time() if now is None else now
+    hour = int(load_settings().values[DAY_START])
+    try:
+        path = default_path()
+        if not path.is_file():
+            return History(Past(now, (), hour))
+        store = Store.open_for_reading(path)
+        try:
+            return History(load(store, now, hour))
+        finally:
+            store.close()
+    except (StoreError, OSError) as exc:
+        log.warning("history for the Settings window: %s", exc)
+        return History(None, str(exc))
 
 
 @contextmanager
@@ -129,6 +177,7 @@ class SettingsDialog(QDialog):
         on_saved: Callable[[], None] | None = None,
         presenter: Any = None,  # a ReminderPresenter for the preview; one is made if None
         autostart: Any = None,  # tray_app.system.autostart backend; None: this OS's, if available
+        history: History | None = None,  # the user's sessions; None: read from the store now
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(_("{app} settings").format(app=APP_NAME))
@@ -139,15 +188,26 @@ class SettingsDialog(QDialog):
         self.fields: dict[str, Field] = {}
         self.labels: dict[str, QLabel] = {}  # the row label, greyed with its field
         self.messages: dict[str, QLabel] = {}  # hint or error under each field
+        self.inline: set[str] = set()  # keys edited inside a sentence: ranges in tooltips
+        self.sentences: dict[str, SentenceRow] = {}  # by owner key
+        self.notes: dict[str, RuleNotes] = {}  # by rule id
+        self.notes_by_owner: dict[str, RuleNotes] = {}  # by the key owning the sentence
+        self.history = history if history is not None else read_history()
         self.saves = 0
 
-        self.tabs = QTabWidget()
-        forms = self._build_tabs()
         for option in SCHEMA:
-            self._add_row(forms[tab_of(option)], option)
-        self.problem_label = QLabel()
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet(ERROR_STYLE)
+            self.fields[option.key] = make_field(option)
+        self.tabs = QTabWidget()
+        pages = self._build_tabs()
+        placed: set[str] = set()
+        # A tab's own settings first, then the group it shares the tab with (under a heading).
+        for option in sorted(SCHEMA, key=lambda o: o.tab in _SHARED_TAB):
+            if option.key not in placed:
+                placed.update(self._add_row(pages[tab_of(option)], option))
+        for page in pages.values():
+            page.addStretch(1)
+        self.problem_label = style.hint_label()
+        style.set_error(self.problem_label, True)
         self.problem_label.setVisible(False)
 
         self.buttons = QDialogButtonBox(
@@ -176,7 +236,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
-        self.resize(680, 600)
+        self.resize(self._initial_size())
 
         self._load(self.loaded.values)
         if self.autostart is not None and START_AT_LOGIN in self.fields:
@@ -191,50 +251,89 @@ class SettingsDialog(QDialog):
         self.revalidate()
 
     # ---- building -----------------------------------------------------------------------------
-    def _build_tabs(self) -> dict[str, QFormLayout]:
-        forms = {}
+    def _build_tabs(self) -> dict[str, QVBoxLayout]:
+        pages = {}
         titles = tab_titles()
         for key in TAB_ORDER:
             page = QWidget()
-            form = QFormLayout(page)
-            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            box = QVBoxLayout(page)
+            box.setSpacing(8)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
             scroll.setWidget(page)
             self.tabs.addTab(scroll, titles[key].replace("&", "&&"))  # "&" is not a shortcut
-            forms[key] = form
-        return forms
+            pages[key] = box
+        return pages
 
-    def _add_row(self, form: QFormLayout, option: Option) -> None:
-        field = make_field(option)
-        self.fields[option.key] = field
-        message = QLabel(hint_of(field))
-        message.setWordWrap(True)
-        message.setStyleSheet(HINT_STYLE)
-        message.setVisible(bool(hint_of(field)))
-        self.messages[option.key] = message
-        holder = QWidget()
-        box = QVBoxLayout(holder)
-        box.setContentsMargins(0, 0, 0, 4)
-        box.setSpacing(2)
-        box.addWidget(field.widget)
-        box.addWidget(message)
-        rule = rule_switched_by(option.key)
-        if rule is not None:  # a reminder rule's switch: the rule's name, as the CLI shows it
-            label = QLabel(_(rule.label))
-            label.setWordWrap(True)
-        elif isinstance(field, BoolField):
+    def _initial_size(self) -> QSize:
+        """Wide enough for every tab's rows at this font and scale, within the screen."""
+        hint = self.sizeHint()
+        width = max(hint.width(), self.fontMetrics().averageCharWidth() * 112)
+        height = max(hint.height(), self.fontMetrics().height() * 44)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None:
+            width, height = min(width, screen.width() - 40), min(height, screen.height() - 60)
+        return QSize(width, height)
+
+    def _heading(self, page: QVBoxLayout, key: str) -> None:
+        if key not in HEADINGS:
+            return
+        label = QLabel(_(HEADINGS[key]))
+        font = QFont(label.font())
+        font.setBold(True)
+        label.setFont(font)
+        if page.count():
+            page.addSpacing(8)
+        page.addWidget(label)
+
+    def _message(self, key: str) -> QLabel:
+        message = style.hint_label()
+        message.setContentsMargins(0, 0, 0, 2)
+        self.messages[key] = message
+        return message
+
+    def _add_row(self, page: QVBoxLayout, option: Option) -> list[str]:
+        """The option's row: its sentence, or a label above its field. Returns the keys shown."""
+        self._heading(page, option.key)
+        if option.sentence:
+            keys = keys_in(option)
+            row = SentenceRow(option, self.fields)
+            self.sentences[option.key] = row
+            page.addWidget(row)
+            for key in keys:
+                self.inline.add(key)
+                self.labels[key] = row.words[0] if row.words else QLabel()
+                field = self.fields[key]
+                field.widget.setToolTip(" ".join(p for p in (key, field.hint()) if p))
+                page.addWidget(self._message(key))
+            rule = rule_of_sentence(keys)
+            if rule is not None:  # the rule's name, as the CLI shows it, on hover
+                row.setToolTip(_(rule.label))
+                self.fields[option.key].widget.setToolTip(f"{_(rule.label)} ({option.key})")
+            if rule is not None and rule.setting_key in keys:
+                notes = RuleNotes(rule, self.fields[rule.setting_key], self.history)
+                self.notes[rule.id] = self.notes_by_owner[option.key] = notes
+                page.addWidget(notes)
+            return keys
+        field = self.fields[option.key]
+        holder = field.widget
+        if isinstance(field, BoolField):
             label = QLabel("")  # the checkbox carries its own text
+            label.setVisible(False)
+            if len(field.box.text()) > 70:  # a checkbox never wraps: long words go in a label
+                holder = _wrapped_checkbox(field)
         else:
             label = QLabel(option.describe())
             label.setWordWrap(True)
             label.setBuddy(field.widget)
+            page.addWidget(label)
         label.setToolTip(option.key)  # the name `raison-garder config` knows it by
         field.widget.setToolTip(option.key)
         self.labels[option.key] = label
-        form.addRow(label, holder)
+        page.addWidget(holder)
+        page.addWidget(self._message(option.key))
+        return [option.key]
 
     # ---- values -------------------------------------------------------------------------------
     def _load(self, values: dict[str, Any]) -> None:
@@ -269,18 +368,36 @@ class SettingsDialog(QDialog):
             message = self.messages[key]
             if key in errors:
                 message.setText(errors[key])
-                message.setStyleSheet(ERROR_STYLE)
+                style.set_error(message, True)
                 message.setVisible(True)
             else:
-                message.setText(hint_of(field))
-                message.setStyleSheet(HINT_STYLE)
-                message.setVisible(bool(hint_of(field)))
+                # Inside a sentence the range is in the tooltip; a restart note still shows.
+                hint = hint_of(field)
+                if key in self.inline and field.option.applies != RESTART:
+                    hint = ""
+                message.setText(hint)
+                style.set_error(message, False)
+                message.setVisible(bool(hint))
         values = self.current_raw()
+        reminders_on = bool(values.get(REMINDERS_ON))
         for option in SCHEMA:
+            on = True
             if option.enabled_by:
-                on = bool(values.get(option.enabled_by))
-                self.fields[option.key].widget.setEnabled(on)
+                on = values.get(option.enabled_by) not in (False, None, "off")
+            if option.section == "reminders" and option.key != REMINDERS_ON:
+                on = on and reminders_on
+            self.fields[option.key].widget.setEnabled(on)
+            if option.key not in self.inline:
                 self.labels[option.key].setEnabled(on)
+        live: dict[str, bool] = {}
+        for key, row in self.sentences.items():
+            # A sentence is off while its owner is unticked, "off" or greyed: its words say so.
+            live[key] = self.fields[key].widget.isEnabled() and values[key] not in (False, "off")
+            for word in row.words:
+                word.setEnabled(live[key])
+        for owner, notes in self.notes_by_owner.items():
+            notes.setEnabled(live[owner])
+            notes.refresh(values)
         problems = [] if errors else [message for _rule, message in rule_problems(values)]
         if errors:
             names = ", ".join(self.fields[k].option.describe() for k in errors)
@@ -380,6 +497,33 @@ class SettingsDialog(QDialog):
 
                 self.presenter = ReminderPresenter(self, nothing, nothing, nothing, refresh_ms=0)
             self.presenter.show(reminder, preview=True)
+
+
+class _ToggleLabel(QLabel):
+    """The words of a checkbox that wrap; clicking them ticks it, as its own text would."""
+
+    def __init__(self, text: str, box: QCheckBox) -> None:
+        super().__init__(text)
+        self.box = box
+        self.setWordWrap(True)
+        self.setBuddy(box)
+
+    def mousePressEvent(self, event: Any) -> None:
+        if self.box.isEnabled():
+            self.box.toggle()
+            self.box.setFocus()
+
+
+def _wrapped_checkbox(field: BoolField) -> QWidget:
+    text = field.box.text()
+    field.box.setText("")
+    field.box.setAccessibleName(text)
+    holder = QWidget()
+    row = QHBoxLayout(holder)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(field.box, 0, Qt.AlignmentFlag.AlignTop)
+    row.addWidget(_ToggleLabel(text, field.box), 1)
+    return holder
 
 
 def _default_autostart() -> Any:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app.config.schema import Float, FolderList, Option, SettingError, ToolPatterns
+from tray_app.system import fmt
 from tray_app.system.i18n import _
 
 
@@ -79,6 +80,7 @@ class _NumberField(Field):
         if unit:
             self.spin.setSuffix(f" {unit}")
         self.spin.setAccelerated(True)
+        self.spin.setGroupSeparatorShown(t.maximum >= 10_000)  # type: ignore[attr-defined]
         self.spin.valueChanged.connect(self.changed)
         self.spin.lineEdit().textEdited.connect(self.changed)  # an empty box is caught too
 
@@ -92,10 +94,10 @@ class _NumberField(Field):
 
     def hint(self) -> str:
         t = self.option.type
-        # .10g: "1000000", where the schema's messages would say "1e+06"
+        # flexible: "1,000,000" / "1 000 000", where the schema's messages would say "1e+06"
         return _("from {min} to {max}").format(
-            min=f"{t.minimum:.10g}",
-            max=f"{t.maximum:.10g}",  # type: ignore[attr-defined]
+            min=fmt.flexible(t.minimum),  # type: ignore[attr-defined]
+            max=fmt.flexible(t.maximum),  # type: ignore[attr-defined]
         )
 
 
