@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Literal
 
@@ -64,24 +64,39 @@ class Past:
     sessions: tuple[PastSession, ...]
     day_start_hour: int = 0
     tz: tzinfo | None = None  # None: the system's local time
+    # Series already cut, by what they were cut with: the window re-counts on every keystroke,
+    # and cutting 10 000 sessions into days is the costly part (local dates).
+    _cache: dict[object, Series] = field(default_factory=dict, compare=False, repr=False)
 
     def per_session(self, value: Callable[[PastSession], float | None]) -> Series:
-        found = ((s.start_ts, value(s)) for s in self.sessions)
-        return Series("session", tuple(Occasion(ts, v) for ts, v in found if v is not None))
+        key = ("session", getattr(value, "__code__", value))
+        if key not in self._cache:
+            found = ((s.start_ts, value(s)) for s in self.sessions)
+            occasions = tuple(Occasion(ts, v) for ts, v in found if v is not None)
+            self._cache[key] = Series("session", occasions)
+        return self._cache[key]
 
     def per_period(self, week: bool) -> Series:
         """Energy per day (or week) with at least one session of known energy, by start day.
 
         A session that crosses the day start counts for the day it began: the History window's
         day view splits it by samples, but a threshold comparison needs no such precision."""
+        key = ("week" if week else "day", self.day_start_hour)
+        if key in self._cache:
+            return self._cache[key]
         totals: dict[float, float] = {}
+        start, end = 0.0, -1.0  # the period holding the previous session: most share one
         for s in self.sessions:
             if s.wh is None:
                 continue
-            start = days.period_start(s.start_ts, self.day_start_hour, week, self.tz)
+            if not start <= s.start_ts < end:
+                start = days.period_start(s.start_ts, self.day_start_hour, week, self.tz)
+                end = days.period_start(start + (8.5 if week else 1.5) * 86400.0,
+                                        self.day_start_hour, week, self.tz)  # fmt: skip
             totals[start] = totals.get(start, 0.0) + s.wh
         occasions = tuple(Occasion(ts, wh) for ts, wh in sorted(totals.items()))
-        return Series("week" if week else "day", occasions)
+        self._cache[key] = Series("week" if week else "day", occasions)
+        return self._cache[key]
 
 
 def load(store: Store, now: float, day_start_hour: int, tz: tzinfo | None = None) -> Past:

@@ -9,8 +9,10 @@ Adding a rule (IDLE_WASTE below was added this way):
    `reminders.<name>.enabled` Bool named by the threshold's `enabled_by`; then
    `python -m tray_app.config.codegen` (the typed view gains `settings.reminders.<name>_min`);
 2. one `Rule(...)` entry in `RULES` below: its id, the threshold setting (and its switch), unit,
-   label, how to read the measured value from a `Reading`, and its scope. Its place in `RULES`
-   is its precedence;
+   label, how to read the measured value from a `Reading`, and its scope; optionally `past`,
+   the same value on the user's history (past.py), for the Settings window's "would have
+   reminded you in 12 of your last 40 sessions" and "Suggest from my history". Its place in
+   `RULES` is its precedence; the switch's `sentence` (schema) is how the Settings window says it;
 3. its wording: one `RuleWording` in `phrasing.WORDINGS` (and the French in
    resources/i18n/fr/reminders.json).
 `due_triggers`, `still_due`, the CLI's labels and units (`raison-garder reminders`) and the
