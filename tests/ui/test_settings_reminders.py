@@ -222,3 +222,20 @@ def test_nothing_is_clipped_in_either_language_at_either_size(make, qtbot, lang,
     finally:
         font.setPointSizeF(before)
         app.setFont(font)
+
+
+def test_the_preview_speaks_of_the_users_own_latest_session_past_the_threshold(make):
+    class Presenter:
+        shown: list = []
+
+        def show(self, reminder, preview=False):
+            self.shown.append(reminder)
+
+    sessions = (p.PastSession(NOW - 2 * DAY, 180.0, 42, 50 * 60.0, "a1111"),
+                p.PastSession(NOW - DAY, 20.0, 5, 600.0, "comfyui"))  # fmt: skip
+    dlg = make(History(p.Past(NOW, sessions)))
+    dlg.presenter = Presenter()
+    dlg.preview_button.click()
+    reminder = dlg.presenter.shown[-1]
+    assert reminder.values["session_wh"] == 180.0  # the user's session, not an invented one
+    assert "180 Wh" in reminder.body.replace("\u00a0", " ")

@@ -42,6 +42,7 @@ class PastSession:
     wh: float | None  # GPU + CPU, None when neither was known
     images: int | None  # None when the tool's images were not counted
     active_s: float | None
+    tool: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +110,16 @@ def load(store: Store, now: float, day_start_hour: int, tz: tzinfo | None = None
 
 def from_rows(rows: Sequence[Sequence[object]], now: float, day_start_hour: int,
               tz: tzinfo | None = None) -> Past:  # fmt: skip
-    """(start_ts, gpu_wh, cpu_wh, images, active_s) rows, oldest first."""
+    """(start_ts, gpu_wh, cpu_wh, images, active_s, tool) rows, oldest first."""
     sessions = tuple(
         PastSession(
             float(start),  # type: ignore[arg-type]
             known_total(_num(gpu), _num(cpu)),
             int(images) if isinstance(images, (int, float)) else None,
             _num(active),
+            str(tool) if tool else None,
         )
-        for start, gpu, cpu, images, active in rows
+        for start, gpu, cpu, images, active, tool in rows
     )
     return Past(now, sessions, day_start_hour, tz)
 

@@ -184,11 +184,11 @@ def session_reminders(store: Store, session: dict[str, Any]) -> list[dict[str, A
 
 
 def past_sessions(store: Store, since_ts: float, until_ts: float) -> list[sqlite3.Row]:
-    """start_ts, gpu_wh, cpu_wh, images, active_s of the sessions begun in [since, until], oldest
-    first (the Settings window's "would have reminded you"; served by the start_ts index)."""
+    """start_ts, gpu_wh, cpu_wh, images, active_s, tool of the sessions begun in [since, until],
+    oldest first (the Settings window's "would have reminded you"; by the start_ts index)."""
     return _execute(
         store,
-        "SELECT start_ts, gpu_wh, cpu_wh, images, active_s FROM sessions "
+        "SELECT start_ts, gpu_wh, cpu_wh, images, active_s, tool FROM sessions "
         "WHERE start_ts >= ? AND start_ts <= ? ORDER BY start_ts",
         (since_ts, until_ts),
     )

@@ -148,18 +148,28 @@ def speaking(language: str) -> Iterator[None]:
         i18n.set_language(before)
 
 
-def sample_reminder(values: dict[str, Any]) -> Reminder:
-    """A realistic reminder for the preview: a ComfyUI session just past its energy threshold."""
+def sample_reminder(values: dict[str, Any], history: History | None = None) -> Reminder:
+    """A realistic reminder for the preview: the user's own latest session past the session
+    threshold when the history has one (its energy, images and time), else a ComfyUI session
+    just past it."""
     from tray_app.reminders import rules as r
     from tray_app.reminders.phrasing import render
 
     cfg = ReminderConfig.from_settings(values)
     threshold = cfg.settings.reminders.session_wh  # shown even while that rule is switched off
-    session_wh = round(threshold * 1.1, 1)
+    mine = None
+    if history is not None and history.past is not None:
+        mine = next((s for s in reversed(history.past.sessions)
+                     if s.wh is not None and s.wh >= threshold), None)  # fmt: skip
+    if mine is not None and mine.wh is not None:
+        session_wh, images = round(mine.wh, 1), mine.images
+        active = mine.active_s if mine.active_s is not None else 38 * 60.0
+    else:
+        session_wh, images, active = round(threshold * 1.1, 1), 64, 38 * 60.0
     state = ActivityState(
-        session_id="preview", tool="comfyui", session_wh=session_wh,
-        session_active_s=38 * 60.0, continuous_active_s=38 * 60.0, session_images=64,
-        today_wh=round(session_wh * 2.4, 1), gpu_power_w=310.0,
+        session_id="preview", tool=(mine.tool if mine else None) or "comfyui",
+        session_wh=session_wh, session_active_s=active, continuous_active_s=active,
+        session_images=images, today_wh=round(session_wh * 2.4, 1), gpu_power_w=310.0,
     )  # fmt: skip
     trigger = r.Trigger(r.SESSION_ENERGY, "session:preview", r.SAID_FIRST, False, session_wh,
                         threshold)  # fmt: skip
@@ -488,7 +498,7 @@ class SettingsDialog(QDialog):
     def preview(self) -> None:
         values = self.current_raw()
         with speaking(values[LANGUAGE]):
-            reminder = sample_reminder(values)
+            reminder = sample_reminder(values, self.history)
             if self.presenter is None:
                 from tray_app.ui.reminders.presenter import ReminderPresenter
 

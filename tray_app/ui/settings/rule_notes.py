@@ -107,8 +107,9 @@ class RuleNotes(QWidget):
             return
         setting = float(self.field.value())
         if self.energy:
-            eq = equivalents(setting, values["phone_charge_wh"], values["carbon_g_per_kwh"],
-                             values["price_per_kwh"], values["currency"])  # fmt: skip
+            on_screen = typed(values)
+            eq = equivalents(setting, on_screen.phone_charge_wh, on_screen.carbon_g_per_kwh,
+                             on_screen.price_per_kwh, on_screen.currency)  # fmt: skip
             text = _("That is {equivalents}.").format(equivalents=eq.text)
             # "€0.25/kWh" and "13 Wh" stay whole when the line wraps
             self.equivalents.setText(fmt.keep_units(text.replace("/", "/\u2060")))
@@ -134,7 +135,7 @@ class RuleNotes(QWidget):
         if not series.occasions:
             return no_history_text(setting if self.energy else None)
         now = self.history.past.now if self.history.past else self.clock()
-        hour = int(self._values.get("day_start_hour", 0))
+        hour = typed(self._values).day_start_hour
         return would_have_text(p.would_have(series, threshold), now, hour)
 
     # -- suggestion -----------------------------------------------------------------------------
