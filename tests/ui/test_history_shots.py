@@ -103,6 +103,8 @@ def _dark_palette():
         (roles.ToolTipBase, "#353535"), (roles.ToolTipText, "#e6e6e6"), (roles.Mid, "#555555"),
     ):  # fmt: skip
         pal.setColor(role, QColor(colour))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):  # as dark desktop themes do
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#7a7a7a"))
     return pal
 
 

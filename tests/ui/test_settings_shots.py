@@ -57,6 +57,8 @@ def test_the_reminders_tab_is_painted_in_both_languages_themes_and_sizes(tmp_pat
     finally:
         desktop.stop()
     SHOTS_DIR.mkdir(parents=True, exist_ok=True)
+    for whole in (tmp_path / "shots").glob("*-whole.png"):  # every row of the tab, for review
+        shutil.copyfile(whole, SHOTS_DIR / whole.name)
     names = [shot_name(lang, theme, scale, history) for lang in LANGS for theme in THEMES
              for scale in SCALES for history in HISTORIES]  # fmt: skip
     px = {}

@@ -338,6 +338,8 @@ class SettingsDialog(QDialog):
             label.setWordWrap(True)
             label.setBuddy(field.widget)
             page.addWidget(label)
+            if option.type.kind != "list":  # a figure or a code, not a paragraph
+                field.widget.setMaximumWidth(field.widget.fontMetrics().averageCharWidth() * 36)
         label.setToolTip(option.key)  # the name `raison-garder config` knows it by
         field.widget.setToolTip(option.key)
         self.labels[option.key] = label

@@ -15,10 +15,9 @@ def _dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5
 
 
-def hint_colour(palette: QPalette | None = None) -> QColor:
+def hint_colour(palette: QPalette | None = None, mix: float = 0.35) -> QColor:
     pal = palette or QGuiApplication.palette()
     text, back = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
-    mix = 0.35
     return QColor.fromRgbF(
         text.redF() * (1 - mix) + back.redF() * mix,
         text.greenF() * (1 - mix) + back.greenF() * mix,
@@ -32,11 +31,14 @@ def error_colour(palette: QPalette | None = None) -> QColor:
 
 
 def hint_css() -> str:
-    return f"color: {hint_colour().name()};"
+    # Switched off (a rule unticked), the hint fades further: a stylesheet colour would
+    # otherwise hide the disabled state the palette gives other text.
+    return (f"QLabel {{ color: {hint_colour().name()}; }} "
+            f"QLabel:disabled {{ color: {hint_colour(mix=0.62).name()}; }}")  # fmt: skip
 
 
 def error_css() -> str:
-    return f"color: {error_colour().name()};"
+    return f"QLabel {{ color: {error_colour().name()}; }}"
 
 
 class _Follow(QObject):
