@@ -58,6 +58,12 @@ def test_a_tool_that_works_then_exits_is_one_session_with_the_gpu_energy_it_drew
     assert s["gpu_wh"] == pytest.approx(truth_wh, rel=0.01)
     assert s["active_s"] >= 5.0  # the two bursts, not the pause between them
     assert s["peak_w"] >= 280.0
+    # The GPU's idle floor was kept for the next start, under the board's own name.
+    from tray_app.sessions.floor import default_path, load_floors
+
+    floors, _message = load_floors(default_path())
+    name, watts = floors["nvidia:0"]
+    assert name and 20.0 <= watts <= 45.0
 
 
 @pytest.mark.slow

@@ -161,6 +161,22 @@ def test_a_model_left_loaded_is_idle_from_its_first_second_though_it_draws_well_
     assert s.idle_j / 3600 == pytest.approx((20 * 30 + 65 * 120) / 3600)
 
 
+def test_a_gpu_that_never_reports_utilisation_learns_its_floor_from_power_alone():
+    # Intel and some AMD boards give power but no utilisation: busy is never known. The floor
+    # is learned from the quiet stretches, and a long generation does not become the floor.
+    rig = Rig()
+    rig.busy["nvidia:0"] = None
+    rig.tools(COMFY)
+    rig.power["nvidia:0"] = 20.0
+    rig.tick(30)
+    rig.power["nvidia:0"] = 250.0
+    rig.tick(600)  # ten minutes of work: the floor must not climb to 250 W meanwhile
+    rig.power["nvidia:0"] = 22.0
+    rig.tick(30)
+    (s,) = rig.tracker.sessions.values()
+    assert s.active_s == pytest.approx(600, abs=2)
+
+
 def test_without_a_utilisation_reading_the_power_still_tells_work_from_rest():
     rig = Rig()
     rig.tools(COMFY)

@@ -58,6 +58,8 @@ from tray_app.runtime.status import (
 from tray_app.runtime.storage import GuardedStore, HistoryStore, apply_retention, open_store
 from tray_app.runtime.tools import ToolScanner, ToolWatch
 from tray_app.runtime.totals import Totals
+from tray_app.sessions.floor import default_path as floor_path
+from tray_app.sessions.floor import load_floors, save_floors
 from tray_app.sessions.tracker import SessionTracker
 from tray_app.system.i18n import _
 
@@ -151,6 +153,7 @@ class Engine:
         self._next_retention = 0.0
         self._next_settings = 0.0
         self._watch: SettingsWatch | None = None
+        self._floor_save_said = False
 
     @property
     def tracker(self) -> SessionTracker | None:
@@ -305,6 +308,10 @@ class Engine:
             idle_power_w=self.settings.idle_power_w,
             per_process=self.settings.per_process_attribution,
         )
+        floors, message = load_floors(floor_path())
+        tracker.restore_floors(floors)
+        if message:
+            self._problem(message)
         idle = IdleDesk(self.submit, tracker.store, *self._idle_settings())
         desk = ReminderDesk.load(self.settings, store, self._clock, self._problem)
         for fn in self._vetoes:
@@ -343,6 +350,8 @@ class Engine:
                 log.exception("command failed")
 
     def _after_closes(self, parts: Parts) -> None:
+        if parts.tracker.closed:  # a rare moment, cheap to write: the floors learned so far
+            self._save_floors(parts)
         for sid, totals in parts.tracker.closed:
             parts.generations.session_closed(sid)
             parts.totals.session_closed(sid, totals.get("total_wh"))
@@ -457,6 +466,12 @@ class Engine:
         finally:
             self.shutdown()
 
+    def _save_floors(self, parts: Parts) -> None:
+        message = save_floors(floor_path(), parts.tracker.floors())
+        if message and not self._floor_save_said:  # said once, not at every close
+            self._floor_save_said = True
+            self._problem(message)
+
     def shutdown(self) -> None:
         """Close every session, the store and the sensors; `run()` does it on the way out."""
         self.run_commands()
@@ -464,6 +479,8 @@ class Engine:
         if self.parts is not None:
             self.parts.idle.flush()
             self.parts.tracker.close_all()
+            if not self.parts.tracker.closed:  # else _after_closes saves them
+                self._save_floors(self.parts)
             self._after_closes(self.parts)
         if self._store is not None:
             try:

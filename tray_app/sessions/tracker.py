@@ -152,6 +152,8 @@ class SessionTracker:
         self._tools: dict[tuple[str, int], ToolSeen] = {}
         self._prev: Snapshot | None = None
         self._baseline: dict[str, float] = {}  # learned idle power per GPU source
+        self._baseline_name: dict[str, str] = {}  # the board each floor was learned on
+        self._saved_floors: dict[str, tuple[str, float]] = {}  # from an earlier run, unused yet
         self.closed: list[tuple[int, dict[str, Any]]] = []  # (id, totals), drained by the engine
 
     # ---- inputs ---------------------------------------------------------------------------
@@ -248,17 +250,38 @@ class SessionTracker:
             # nothing but drawing 65 W is a tool idling with a model loaded (idle waste), not work.
             if g.busy is None and g.power_w is not None:
                 base = self.idle_power_w or self._baseline.get(g.source)
-                if base is not None and g.power_w > max(base * 1.3, base + 15.0):
+                if base is not None and _above_floor(g.power_w, base):
                     return True
         return False
 
+    # ---- the idle floor, kept across restarts (sessions/floor.py) -------------------------------
+    def restore_floors(self, floors: dict[str, tuple[str, float]]) -> None:
+        """Floors learned by an earlier run: each serves only the board it was learned on."""
+        self._saved_floors = dict(floors)
+
+    def floors(self) -> dict[str, tuple[str, float]]:
+        """What to save: the floors learned now, and saved ones not seen again this run."""
+        out = dict(self._saved_floors)
+        out.update({src: (self._baseline_name.get(src, ""), w) for src, w in self._baseline.items()})
+        return out
+
     def _learn_baseline(self, sources: Sequence[SourceState]) -> None:
         for g in sources:
-            if g.kind is Kind.GPU and g.power_w is not None and g.busy is False:
-                old = self._baseline.get(g.source)
-                # The idle floor: follow drops at once, rises slowly (a model loaded in VRAM
-                # raises idle power a little; a generation must not become the baseline).
-                self._baseline[g.source] = g.power_w if old is None or g.power_w < old else old + 0.01 * (g.power_w - old)
+            if g.kind is not Kind.GPU or g.power_w is None or g.busy:
+                continue
+            if g.source not in self._baseline and g.source in self._saved_floors:
+                name, watts = self._saved_floors.pop(g.source)
+                if name == g.label:  # the same board: start from what it was
+                    self._baseline[g.source] = watts
+            self._baseline_name[g.source] = g.label
+            old = self._baseline.get(g.source)
+            if g.busy is None and old is not None and _above_floor(g.power_w, old):
+                # No utilisation reading (Intel, some AMD): only power tells work from rest, so
+                # power that reads as work must not become the floor.
+                continue
+            # The idle floor: follow drops at once, rises slowly (a model loaded in VRAM
+            # raises idle power a little; a generation must not become the baseline).
+            self._baseline[g.source] = g.power_w if old is None or g.power_w < old else old + 0.01 * (g.power_w - old)
 
     def _step_session(self, s: OpenSession, snap: Snapshot, before: dict[str, SourceState],
                       share: Share, dt: float) -> None:
@@ -381,3 +404,8 @@ class SessionTracker:
         if not self.sessions:
             return None
         return max(self.sessions.values(), key=lambda s: (s.manual, s.total_wh))
+
+
+def _above_floor(power_w: float, floor_w: float) -> bool:
+    """Power that reads as work where no utilisation is read: well above the idle floor."""
+    return power_w > max(floor_w * 1.3, floor_w + 15.0)
