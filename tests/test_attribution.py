@@ -48,6 +48,9 @@ class Rig:
         self.cpu_known = True
         self.busy_s = 0.0
         self.by_pid: dict[int, float] = {}
+        self.cpu_every = 1  # CPU times read every this many ticks (the monitor: every 5 s)
+        self._cpu: CpuTimes | None = None
+        self._ticks = 0
         self.tick()
 
     def tick(self, seconds: int = 1) -> None:
@@ -67,7 +70,11 @@ class Rig:
                 SourceState("rapl:package-0", Kind.CPU, "CPU", Method.COUNTER,
                             self.power["rapl:package-0"], self.energy["rapl:package-0"], 0.0),
             )
-            cpu = CpuTimes(self.busy_s, self.t * self.cores, dict(self.by_pid)) if self.cpu_known else None
+            self._ticks += 1
+            if self._cpu is None or self._ticks % self.cpu_every == 0:
+                self._cpu = CpuTimes(self.busy_s, self.t * self.cores, dict(self.by_pid))
+            # Between two reads a snapshot carries the last read's object again.
+            cpu = self._cpu if self.cpu_known else None
             self.tracker.update(Snapshot(t=self.t, wall=1_000_000 + self.t, sources=sources,
                                          cpu_times=cpu))
 
@@ -156,6 +163,41 @@ def test_cpu_energy_above_the_idle_floor_follows_cpu_time():
     assert summary(comfy["gpu_attribution"], comfy["cpu_attribution"]) == ATTRIBUTED
     total_cpu_j = sum(s["cpu_wh"] for s in (comfy, lookalike)) * 3600
     assert total_cpu_j < 60.0 * 101  # the compile keeps its share
+
+
+@pytest.mark.parametrize("every", [5, 3])
+def test_cpu_times_read_every_few_seconds_split_each_window_by_its_cpu_time(every):
+    """The monitor reads the tools' CPU times every 5 s: each window's CPU energy goes by the
+    CPU time within it, so a tool that burns CPU in bursts gets what 1 s reads would give it,
+    and the sessions never get more than the package drew."""
+    rig = Rig()
+    rig.cpu_every = every
+    rig.tick(10)  # idle machine: floor 20 W
+    rig.power["rapl:package-0"] = 60.0
+    rig.tools(COMFY, LOOKALIKE)
+    rig.tracker.start_manual(1_000_000 + rig.t)
+    rig.machine_busy_rate = 4.0
+    pattern = [(3.0, 0.2), (3.0, 0.2), (0.5, 1.0), (0.5, 1.0), (0.5, 1.0)]  # (comfy, look-alike)
+    truth = {"comfy": 0.0, "lookalike": 0.0}
+    ticks = 10 * every * len(pattern)
+    rig._ticks, rig._cpu = 0, None  # the watch changed: the monitor reads at the next snapshot
+    for i in range(ticks):
+        comfy_rate, other_rate = pattern[i % len(pattern)]
+        rig.cpu_rate = {100: comfy_rate, 200: other_rate}
+        rig.tick(1)
+        # 1 s arithmetic: a third of the floor each (two sessions, the rest), above it by CPU time
+        truth["comfy"] += 20.0 / 3 + 40.0 * comfy_rate / 4.0
+        truth["lookalike"] += 20.0 / 3 + 40.0 * other_rate / 4.0
+    assert rig._ticks % every == 0  # whole windows only: the last read closes the last one
+    comfy, lookalike, manual = rig.finish()
+    first = {"comfy": 40.0 * 3.0 / 4.0, "lookalike": 40.0 * 0.2 / 4.0}  # watching began: no CPU s
+    assert comfy["cpu_wh"] * 3600 == pytest.approx(truth["comfy"] - first["comfy"], rel=1e-9)
+    assert lookalike["cpu_wh"] * 3600 == pytest.approx(truth["lookalike"] - first["lookalike"],
+                                                       rel=1e-9)
+    measured = 60.0 * ticks
+    assert comfy["cpu_wh"] + lookalike["cpu_wh"] + manual["cpu_wh"] == pytest.approx(measured / 3600)
+    assert manual["cpu_wh"] > 0
+    assert comfy["cpu_attribution"] == CPU_TIME
 
 
 def test_the_cpu_floor_is_not_learned_from_a_busy_machine():

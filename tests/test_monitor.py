@@ -281,3 +281,46 @@ def test_a_gpu_reporting_its_one_second_average_needs_no_fast_sampling():
     gpu = AveragingGpu(clock, lambda t: 300.0 if int(t * 3) % 2 else 60.0)
     drive(Monitor([gpu], interval_s=1.0, clock=clock, wall=clock), clock, 30)
     assert gpu.reads <= 31
+
+
+class CountingCpu:
+    """ProcessCpu's interface: counts reads, each one a new CpuTimes."""
+
+    def __init__(self):
+        self.watched = frozenset()
+        self.reads = 0
+
+    def watch(self, pids):
+        self.watched = frozenset(pids)
+
+    def read(self):
+        from tray_app.measure.processes import CpuTimes
+
+        if not self.watched:
+            return None
+        self.reads += 1
+        return CpuTimes(float(self.reads), 10.0 * self.reads, {p: 0.1 * self.reads for p in self.watched})
+
+
+def test_the_tools_cpu_times_are_read_every_5_s_and_at_once_when_the_watch_changes():
+    clock = Clock()
+    gpu = CounterGpu(clock, lambda t: 250.0)
+    cpu = CountingCpu()
+    monitor = Monitor([gpu], interval_s=1.0, clock=clock, wall=clock, processes=cpu)
+    monitor.watch_pids({4242})
+    snaps = drive(monitor, clock, 60)
+    assert len(snaps) >= 59
+    assert 12 <= cpu.reads <= 13  # not 60: CPU times are counters, read once per window
+    objects = [s.cpu_times for s in snaps]
+    assert all(o is not None for o in objects)
+    # Between two reads a snapshot carries the last read's object again (attribution sees that
+    # the window goes on); each read starts a window of ~5 snapshots.
+    runs = [len(list(g)) for _, g in itertools.groupby(objects, key=id)]
+    assert all(r <= 5 for r in runs) and sum(r == 5 for r in runs) >= 10
+    before = cpu.reads
+    monitor.watch_pids({4242, 4243})  # detection found a new worker
+    snap = None
+    while snap is None:
+        snap = monitor.poll()
+        clock.t = max(monitor.next_wakeup(), clock.t + 1e-6)
+    assert cpu.reads == before + 1 and snap.cpu_times.by_pid.keys() == {4242, 4243}

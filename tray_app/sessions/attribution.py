@@ -72,6 +72,9 @@ class Share:
     fractions: dict[str, float] = field(default_factory=dict)  # source -> fraction of its energy
     gpu: str | None = None  # how its GPU part was decided (None: it uses no GPU)
     cpu: str | None = None
+    # CPU source -> joules to add to (or take from) fraction x this interval's energy: at the end
+    # of a CPU-times window, what sets the window's provisional parts right (see Attributor).
+    adjust_j: dict[str, float] = field(default_factory=dict)
 
 
 def gpu_index(src: SourceState) -> int | None:
@@ -92,34 +95,73 @@ def holds(src: SourceState, pids: frozenset[int], gpu_indices: frozenset[int]) -
 
 
 class Attributor:
+    """Splits each interval. CPU times come in windows: the monitor reads them every few
+    seconds (a snapshot between two reads carries the last read's `CpuTimes` object again). A
+    CPU source's energy is split by CPU time over each window: between two reads each session
+    gets its share of the last window provisionally, and the interval that ends a window adds
+    what sets the window right (`Share.adjust_j`), so over every window a session gets exactly
+    its CPU-time share of that window's energy. With one read per snapshot, a window is one
+    interval and nothing is adjusted."""
+
     def __init__(self, per_process: bool = True) -> None:
         self.per_process = per_process
         self._cpu_floor: dict[str, float] = {}  # learned idle power per CPU source
+        self._window: dict[str, tuple[float, float]] = {}  # CPU source -> (t, J) at the last read
+        self._given: dict[tuple[tuple[str, int], str], float] = {}  # provisional J this window
+        self._last: dict[tuple[tuple[str, int], str], float] = {}  # last window's fractions
+        self._window_keys: frozenset[tuple[str, int]] = frozenset()  # sessions at its start
+
+    def reset_window(self) -> None:
+        """Forget the current window (after a pause: its intervals were not attributed)."""
+        self._window.clear()
+        self._given.clear()
 
     def split(self, prev: Snapshot, snap: Snapshot, parties: Sequence[Party]) -> dict[tuple[str, int], Share]:
         out = {p.key: Share() for p in parties}
         tools = [p for p in parties if not p.manual] if self.per_process else []
         others = [p for p in parties if p.manual] if self.per_process else list(parties)
         dt = snap.t - prev.t
-        cpu = self._cpu_seconds(prev.cpu_times, snap.cpu_times, tools)
+        # Not read again since the previous snapshot: the window goes on.
+        ongoing = snap.cpu_times is not None and snap.cpu_times is prev.cpu_times
+        cpu = None if ongoing else self._cpu_seconds(prev.cpu_times, snap.cpu_times, tools)
+        windows: dict[str, tuple[float, float]] = {}
+        keys = frozenset(p.key for p in tools)
+        # A session that opened within the window was not there for all of it: this window
+        # is then this interval alone for everyone (the next ones are whole again).
+        whole = keys <= self._window_keys
+        if not ongoing:
+            self._window_keys = keys
         for src in snap.sources:  # the floor is learned whether a session is open or not
             if src.kind is Kind.CPU:
                 self._learn_floor(src, None if cpu is None else cpu[1])
+                if not ongoing:
+                    start = self._window.get(src.source) if whole else None
+                    if start is not None:  # (seconds, joules) since the last read
+                        windows[src.source] = (snap.t - start[0], max(0.0, src.energy_j - start[1]))
+                    self._window[src.source] = (snap.t, src.energy_j)
+        if not ongoing:  # a new window: shares of sessions now closed are of no more use
+            self._last = {k: v for k, v in self._last.items() if k[0] in keys}
+            self._given = {k: v for k, v in self._given.items() if k[0] in keys}
         if not parties:
             return out
         for src in snap.sources:
             if src.kind is Kind.GPU:
                 self._split_gpu(src, tools, out)
+            elif ongoing:
+                self._split_cpu_ongoing(src, prev, tools, out)
             else:
-                self._split_cpu(src, prev, dt, cpu, tools, out)
+                self._split_cpu(src, prev, dt, cpu, tools, out, windows.get(src.source))
         # Manual sessions (and every session when attribution is off) share what is left.
         for src in snap.sources:
             left = 1.0 - sum(out[p.key].fractions.get(src.source, 0.0) for p in tools)
             users = [p for p in others
                      if p.manual or src.kind is Kind.CPU or holds(src, p.pids, p.gpu_indices)]
+            adjusted = sum(out[p.key].adjust_j.get(src.source, 0.0) for p in tools)
             for p in users:
                 share = out[p.key]
                 share.fractions[src.source] = max(0.0, left) / len(users)
+                if adjusted:  # what the tools' window adjustment gave them, the rest gave back
+                    share.adjust_j[src.source] = -adjusted / len(users)
                 if src.kind is Kind.GPU:
                     share.gpu = weakest(share.gpu, WHOLE_MACHINE)
                 else:
@@ -193,9 +235,29 @@ class Attributor:
             per[p.key] = s
         return busy, fraction, per
 
+    @staticmethod
+    def _interval_j(src: SourceState, prev: Snapshot) -> float:
+        before = next((s for s in prev.sources if s.source == src.source), None)
+        return max(0.0, src.energy_j - before.energy_j) if before is not None else 0.0
+
+    def _split_cpu_ongoing(self, src: SourceState, prev: Snapshot, tools: Sequence[Party],
+                           out: dict[tuple[str, int], Share]) -> None:
+        """Inside a CPU-times window: the last window's shares, for now (set right at its end)."""
+        de = self._interval_j(src, prev)
+        for p in tools:
+            key = (p.key, src.source)
+            fraction = self._last.get(key, 0.0)
+            self._given[key] = self._given.get(key, 0.0) + fraction * de
+            out[p.key].fractions[src.source] = fraction
+            out[p.key].cpu = weakest(out[p.key].cpu, CPU_TIME)
+
     def _split_cpu(self, src: SourceState, prev: Snapshot, dt: float,
                    cpu: tuple[float, float | None, dict[tuple[str, int], float]] | None,
-                   tools: Sequence[Party], out: dict[tuple[str, int], Share]) -> None:
+                   tools: Sequence[Party], out: dict[tuple[str, int], Share],
+                   window: tuple[float, float] | None = None) -> None:
+        """A window ends with this interval (or CPU times are unknown): split its energy.
+        `window`: (seconds, joules) of this source since the window began; None: this interval
+        is the window."""
         if not tools:
             return
         if cpu is None:
@@ -204,8 +266,9 @@ class Attributor:
                 out[p.key].cpu = weakest(out[p.key].cpu, CPU_WHOLE)
             return
         busy, _fraction, per = cpu
-        before = next((s for s in prev.sources if s.source == src.source), None)
-        de = max(0.0, src.energy_j - before.energy_j) if before is not None else 0.0
+        de = tick_j = self._interval_j(src, prev)
+        if window is not None:
+            dt, de = window
         floor_w = self._cpu_floor.get(src.source)
         floor_j = min(de, floor_w * dt) if floor_w is not None and dt > 0 else 0.0
         floor_part = floor_j / de if de > 0 else 1.0  # no energy: the split is moot, keep it fair
@@ -213,7 +276,14 @@ class Attributor:
         denominator = max(busy, used)  # a child's whole life may arrive at once: never above 1
         for p in tools:
             dyn = per[p.key] / denominator if denominator > 0 else 0.0
-            out[p.key].fractions[src.source] = (1.0 - floor_part) * dyn + floor_part / (len(tools) + 1)
+            fraction = (1.0 - floor_part) * dyn + floor_part / (len(tools) + 1)
+            key = (p.key, src.source)
+            given = self._given.pop(key, 0.0)
+            self._last[key] = fraction
+            out[p.key].fractions[src.source] = fraction
+            if window is not None:
+                # The window's part of its energy, less what its earlier intervals gave.
+                out[p.key].adjust_j[src.source] = fraction * (de - tick_j) - given
             out[p.key].cpu = weakest(out[p.key].cpu, CPU_TIME)
 
     def _learn_floor(self, src: SourceState, busy_fraction: float | None) -> None:

@@ -202,6 +202,7 @@ class SessionTracker:
         if prev is None or snap.paused or prev.paused:
             for s in self.sessions.values():
                 s.last_ts = snap.wall
+            self.attributor.reset_window()  # the intervals of this gap are attributed to nobody
             return
         dt = snap.t - prev.t
         if dt <= 0:
@@ -316,6 +317,8 @@ class SessionTracker:
                     gpu_w += src.power_w * part
                 else:
                     cpu_w += src.power_w * part
+        for adjust in share.adjust_j.values():  # the end of a CPU-times window (attribution.py)
+            cpu_j += adjust
         s.gpu_j += gpu_j
         s.cpu_j += cpu_j
         active = self._is_active(srcs)
