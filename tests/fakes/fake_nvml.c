@@ -20,6 +20,8 @@
  *   energy_update_s <s>   counter only moves every <s> seconds (0 = continuous)
  *   counter_reset_at_s <s>  from then the counter restarts from 0, as after a driver reload
  *   instant_field 0|1     NVML_FI_DEV_POWER_INSTANT answers, or per-value NOT_SUPPORTED
+ *   energy_field 0|1      NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION (83) answers as the counter
+ *                         function does (default), or per-value NOT_SUPPORTED
  *   gpu_lost_after_s <s>  from then every call on this device returns NVML_ERROR_GPU_IS_LOST
  *   loop 0|1              the trace repeats; otherwise its last segment lasts forever
  *   architecture <n>      nvmlDeviceArchitecture_t (7 = Ampere, 8 = Ada; default 8). Before
@@ -46,7 +48,8 @@
  *
  * Ground truth: nvmlDeviceGetTotalEnergyConsumption = counter_offset_mj + exact trace integral in
  * mJ since the anchor. nvmlDeviceGetPowerUsage = 1 s moving average of the trace (as on Ampere+);
- * field 186 (POWER_INSTANT) = the trace value now, field 185 (POWER_AVERAGE) = the 1 s average.
+ * field 186 (POWER_INSTANT) = the trace value now, field 185 (POWER_AVERAGE) = the 1 s average,
+ * field 83 (TOTAL_ENERGY_CONSUMPTION) = the counter, as the function gives it.
  * (Per NVIDIA's nvml.h: "On Ampere (except GA100) or newer GPUs, the API returns power averaged
  * over 1 sec interval"; NVML_FI_DEV_POWER_AVERAGE is the same 1 s average, Ampere or newer.)
  */
@@ -71,9 +74,11 @@ typedef int nvmlReturn_t;
 #define NVML_ERROR_GPU_IS_LOST 15
 #define NVML_ERROR_UNKNOWN 999
 
+#define FI_TOTAL_ENERGY 83
 #define FI_POWER_AVERAGE 185
 #define FI_POWER_INSTANT 186
 #define VALUE_TYPE_UNSIGNED_INT 1
+#define VALUE_TYPE_UNSIGNED_LONG_LONG 3
 #define ARCH_AMPERE 7
 
 #define MAX_DEVICES 8
@@ -103,7 +108,7 @@ typedef struct fake_device {
     segment_t segs[MAX_SEGMENTS];
     int nseg, loop;
     double period, period_j;
-    int energy_mode, instant_field, process_lists, process_util;
+    int energy_mode, instant_field, energy_field, process_lists, process_util;
     unsigned int architecture;
     double lost_after, reset_at, offset_mj, energy_quantum;
     char procs_path[4096];
@@ -182,6 +187,7 @@ static void reset_device(fake_device_t *d, int index) {
     d->mem_total = 24564ULL << 20;
     d->mem_base_used = 300ULL << 20;
     d->instant_field = 1;
+    d->energy_field = 1;
     d->process_lists = 1;
     d->process_util = 1;
     d->architecture = 8;
@@ -236,6 +242,7 @@ static int load_scenario(void) {
         else if (strcmp(key, "energy_update_s") == 0) d->energy_quantum = atof(val);
         else if (strcmp(key, "counter_reset_at_s") == 0) d->reset_at = atof(val);
         else if (strcmp(key, "instant_field") == 0) d->instant_field = atoi(val);
+        else if (strcmp(key, "energy_field") == 0) d->energy_field = atoi(val);
         else if (strcmp(key, "process_lists") == 0) d->process_lists = atoi(val);
         else if (strcmp(key, "process_util") == 0) d->process_util = atoi(val);
         else if (strcmp(key, "gpu_lost_after_s") == 0) d->lost_after = atof(val);
@@ -499,11 +506,9 @@ static nvmlReturn_t do_power_usage(nvmlDevice_t dev, unsigned int *mw) {
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_power_usage(dev, mw)); }
 
 #ifndef FAKE_NO_TOTAL_ENERGY
-static nvmlReturn_t do_energy(nvmlDevice_t dev, unsigned long long *mj) {
-    DEVICE_GUARD(dev);
-    if (mj == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+/* The counter's value now (mJ), for the function and for field 83 alike. */
+static nvmlReturn_t energy_mj(fake_device_t *dev, unsigned long long *mj) {
     if (dev->energy_mode == ENERGY_UNSUPPORTED) return NVML_ERROR_NOT_SUPPORTED;
-    reload_procs(dev);
     double value = dev->offset_mj;
     if (dev->energy_mode == ENERGY_COUNTER) {
         double t = trace_t();
@@ -515,6 +520,13 @@ static nvmlReturn_t do_energy(nvmlDevice_t dev, unsigned long long *mj) {
     }
     *mj = value > 0 ? (unsigned long long)llround(value) : 0ULL;
     return NVML_SUCCESS;
+}
+
+static nvmlReturn_t do_energy(nvmlDevice_t dev, unsigned long long *mj) {
+    DEVICE_GUARD(dev);
+    if (mj == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    reload_procs(dev);
+    return energy_mj(dev, mj);
 }
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t dev, unsigned long long *mj) {
     LOCKED(do_energy(dev, mj));
@@ -535,7 +547,17 @@ static nvmlReturn_t do_fields(nvmlDevice_t dev, int count, nvmlFieldValue_t *val
         v->latencyUsec = 0;
         v->valueType = VALUE_TYPE_UNSIGNED_INT;
         v->value.ullVal = 0;
-        if (v->fieldId == FI_POWER_INSTANT && dev->instant_field) {
+        if (v->fieldId == FI_TOTAL_ENERGY) {
+            /* The counter as a field: what nvmlDeviceGetTotalEnergyConsumption returns, where
+             * the driver has that function; NOT_SUPPORTED where the counter is. */
+#ifdef FAKE_NO_TOTAL_ENERGY
+            v->nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+#else
+            v->valueType = VALUE_TYPE_UNSIGNED_LONG_LONG;
+            v->nvmlReturn = energy_mj(dev, &v->value.ullVal);
+#endif
+            if (!dev->energy_field) v->nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+        } else if (v->fieldId == FI_POWER_INSTANT && dev->instant_field) {
             v->value.uiVal = instant_mw(dev, t);
             v->nvmlReturn = NVML_SUCCESS;
         } else if (v->fieldId == FI_POWER_AVERAGE && dev->architecture >= ARCH_AMPERE) {

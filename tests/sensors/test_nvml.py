@@ -72,6 +72,33 @@ def test_counter_energy_matches_ground_truth_on_bursty_load(fake_nvml, discover)
     assert measured == pytest.approx(truth, rel=1e-3)
 
 
+@pytest.mark.parametrize("energy_field", [True, False])
+def test_counter_and_power_come_in_one_driver_call_where_the_counter_is_a_field(
+        fake_nvml, discover, monkeypatch, energy_field):
+    """The counter is also field 83 of nvmlDeviceGetFieldValues: asked in the same call as the
+    power fields, a read costs one driver call for both. Where field 83 does not answer, the
+    counter function is asked instead: the energy is just as exact either way."""
+    rig = fake_nvml(FakeGpu(trace=bursty_diffusion(10.0), energy_field=energy_field))
+    sensor = only(discover())
+    calls: list[str] = []
+    real_call = sensor._session.call
+    monkeypatch.setattr(sensor._session, "call",
+                        lambda name, *a, **k: calls.append(name) or real_call(name, *a, **k))
+    readings = sample(sensor, 1.0, every=0.03) + [sensor.read_power()]
+    assert sensor.method is Method.COUNTER and sensor.power_source == "instant"
+    measured = readings[-1].energy_j - readings[0].energy_j
+    truth = rig.ground_truth_j(0, readings[0].t, readings[-1].t)
+    assert measured == pytest.approx(truth, rel=1e-3)
+    last = readings[-1]
+    assert last.power_w == pytest.approx(rig.power_w(0, last.t), abs=1.0) or rig.power_w(
+        0, last.t - 0.01) == pytest.approx(last.power_w, abs=1.0)  # read on a step's edge
+    asked = calls.count("nvmlDeviceGetTotalEnergyConsumption")
+    if energy_field:  # through the funnel: neither the counter function nor pynvml's fields
+        assert asked == 0 and "nvmlDeviceGetFieldValues" not in calls
+    else:  # the function at every read; after the first, the power fields alone in one call
+        assert asked == len(readings) and calls.count("nvmlDeviceGetFieldValues") == 1
+
+
 def test_coarse_counter_updates_are_not_mistaken_for_a_frozen_counter(fake_nvml, discover):
     # Real counters move about every 100 ms; reads in between see the same value.
     fake_nvml(FakeGpu(trace=steady(250.0), energy_update_s=0.1))

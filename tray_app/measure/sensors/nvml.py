@@ -64,6 +64,9 @@ PROBE_MIN_W = 5.0
 FIELD_POWER_INSTANT = 186
 FIELD_POWER_AVERAGE = 185  # the 1 s average (Ampere and later), in the same driver call
 _POWER_FIELDS = [FIELD_POWER_INSTANT, FIELD_POWER_AVERAGE]
+# The energy counter as a field (mJ since the driver loaded, what
+# nvmlDeviceGetTotalEnergyConsumption returns), asked in the same call as the power fields.
+FIELD_TOTAL_ENERGY = 83
 AVG_WINDOW_S = 1.0
 _GA100_NAME = re.compile(r"\bA(100|30)\b")  # GA100 boards report instantaneous PowerUsage
 _MIB = 1024 * 1024
@@ -282,6 +285,25 @@ def _field_number(value: Any) -> float:
     return float(getattr(value.value, _VALUE_MEMBER.get(value.valueType, "uiVal")))
 
 
+class _FieldCall:
+    """One nvmlDeviceGetFieldValues call for fixed fields, its buffer and arguments made once:
+    each tick re-uses them (pynvml's wrapper builds an array type, fills it through a caught
+    TypeError per field and wraps the answer: most of a read's cost on a fast driver)."""
+
+    __slots__ = ("energy", "fn", "count", "values", "ref")
+
+    def __init__(self, energy: bool) -> None:
+        ids = ([FIELD_TOTAL_ENERGY] if energy else []) + _POWER_FIELDS
+        self.energy = energy
+        # pynvml's own cached lookup: raises NVMLError when the driver lacks the function.
+        self.fn = pynvml._nvmlGetFunctionPointer("nvmlDeviceGetFieldValues")  # noqa: SLF001
+        self.count = ctypes.c_int32(len(ids))
+        self.values = (pynvml.c_nvmlFieldValue_t * len(ids))()
+        for i, field_id in enumerate(ids):
+            self.values[i].fieldId = field_id
+        self.ref = ctypes.byref(self.values)
+
+
 # ---- the sensor ----------------------------------------------------------------------------
 
 _PROBING, _TRUSTED, _ABSENT = "probing", "trusted", "absent"
@@ -322,6 +344,9 @@ class NvmlGpuSensor:
 
         # Power: try the instantaneous field once; its answer decides the source for good.
         self.power_source: str | None = "instant"
+        self._fields: _FieldCall | None = None  # counter + power in one call (see _read_fields)
+        self._fields_usable = True
+        self._energy_field = True  # False once field 83 did not answer: the function is asked
         self._usage_is_average = self._power_usage_is_average()
         t = time.monotonic()
         power = self._read_power()[0]
@@ -398,13 +423,20 @@ class NvmlGpuSensor:
 
     def _read(self, t: float, full: bool) -> Reading:
         call = self._session.call
-        # The counter first, nearest to `t`: it is the figure that must be exact.
-        counter = (
-            call("nvmlDeviceGetTotalEnergyConsumption", self._handle, key=self.index)
-            if self._counter_state != _ABSENT
-            else None
-        )
-        power, average = self._read_power()
+        power: float | None
+        fused = self._read_fields() if self._fields_usable and self.power_source == "instant" else None
+        if fused is not None:  # one driver call: counter (where it is a field) and power
+            counter, power, average = fused
+            if counter is None and self._counter_state != _ABSENT:  # field 83 does not answer
+                counter = call("nvmlDeviceGetTotalEnergyConsumption", self._handle, key=self.index)
+        else:
+            # The counter first, nearest to `t`: it is the figure that must be exact.
+            counter = (
+                call("nvmlDeviceGetTotalEnergyConsumption", self._handle, key=self.index)
+                if self._counter_state != _ABSENT
+                else None
+            )
+            power, average = self._read_power()
         energy = self._fold_counter(t, counter, power) if counter is not None else None
         error = None if power is not None else _("The driver did not report this GPU's power.")
         window = AVG_WINDOW_S if average is not None else None
@@ -452,6 +484,43 @@ class NvmlGpuSensor:
         if self.power_source == "average":
             return self._usage_power()
         return None, None
+
+    def _read_fields(self) -> tuple[Any, float, float | None] | None:
+        """(counter mJ or None when not used, watts now, 1 s average or None) in one
+        nvmlDeviceGetFieldValues call; None when anything is off (the call failed, or one field
+        did not answer): the caller then asks the funnel as before, which decides what to do
+        (a field that does not answer is not asked this way again)."""
+        energy = self._counter_state != _ABSENT and self._energy_field
+        f = self._fields
+        if f is None or f.energy != energy:
+            try:
+                f = self._fields = _FieldCall(energy)
+            except pynvml.NVMLError:  # no such function: the funnel's path, which says so
+                self._fields_usable = False
+                return None
+        rc = f.fn(self._handle, f.count, f.ref)
+        if rc != pynvml.NVML_SUCCESS:
+            if rc in _HARD_ERRORS:
+                raise _GpuLost(str(pynvml.NVMLError(rc)))
+            return None  # a hiccup: the funnel's path, this once
+        values = f.values
+        for field in values:
+            if field.nvmlReturn in _HARD_ERRORS:
+                raise _GpuLost(str(pynvml.NVMLError(field.nvmlReturn)))
+        counter = None
+        first = 0
+        if energy:
+            if values[0].nvmlReturn != pynvml.NVML_SUCCESS:
+                self._energy_field = False  # from now on the counter comes from its function
+                return None
+            counter = int(_field_number(values[0]))
+            first = 1
+        instant, average = values[first], values[first + 1]
+        if instant.nvmlReturn != pynvml.NVML_SUCCESS:
+            return None  # the funnel's _read_power asks again and decides the source
+        avg = average.nvmlReturn == pynvml.NVML_SUCCESS
+        return counter, _field_number(instant) / 1000.0, (
+            _field_number(average) / 1000.0 if avg else None)
 
     def _usage_power(self, remember: bool = True) -> tuple[float | None, float | None]:
         answer = self._session.call("nvmlDeviceGetPowerUsage", self._handle, key=self.index)
