@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.test_monitor import Clock, CounterGpu
 from tray_app.detect.scanner import DetectedTool
 from tray_app.measure.monitor import Monitor
@@ -92,3 +94,40 @@ def test_a_manual_session_starts_at_the_click_not_at_the_next_idle_snapshot():
     drive(engine, monitor, clock, 10)
     # Only what was drawn since the click: 40 W x ~10 s, not the idle interval before it.
     assert session.gpu_j <= 40.0 * (clock.t - clicked) + 1e-6
+
+
+class Collecting:
+    """A listener that shows nothing live: a status at most every 60 s, and the last one."""
+
+    status_every_s = 60.0
+
+    def __init__(self) -> None:
+        self.statuses: list = []
+
+    def on_status(self, status) -> None:
+        self.statuses.append(status)
+
+    def on_reminder(self, reminder) -> None:
+        pass
+
+    def on_problem(self, message) -> None:
+        pass
+
+    def on_release(self, outcome) -> None:
+        pass
+
+
+def test_a_listener_that_shows_nothing_live_gets_a_status_a_minute_and_the_last_one_at_stop():
+    clock, gpu, monitor, scanner, engine = rig()
+    listener = engine.listener = Collecting()
+    scanner.tools = [comfyui()]
+    snaps = drive(engine, monitor, clock, 125)
+    assert snaps >= 115  # a session: 1 s snapshots all the same
+    assert 2 <= len(listener.statuses) <= 3  # not 120 statuses built for nobody
+    last = listener.statuses[-1]
+    engine.shutdown()
+    final = listener.statuses[-1]
+    assert final is not last and final.snapshot is monitor.last  # the last snapshot, at the end
+    assert final.session is not None and final.session.total_wh > 0  # built before closing
+    assert final.session.total_wh == pytest.approx(40.0 * (final.snapshot.t - 100.0) / 3600,
+                                                   rel=0.06)

@@ -141,6 +141,8 @@ class PrintingListener:
     def __init__(self, quiet: bool, wide: bool = False) -> None:
         self.quiet = quiet
         self.wide = wide
+        # --quiet prints only the summary (first and last status): no status built every second.
+        self.status_every_s = 60.0 if quiet else 0.0
         self.first: Any = None
         self.last: Any = None
 

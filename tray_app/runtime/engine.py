@@ -152,6 +152,8 @@ class Engine:
         self._next_remind = 0.0
         self._next_retention = 0.0
         self._next_settings = 0.0
+        self._next_status = 0.0
+        self._unpublished: Snapshot | None = None  # the last snapshot no status was made of
         self._watch: SettingsWatch | None = None
         self._floor_save_said = False
 
@@ -397,15 +399,31 @@ class Engine:
             longest = max(parts.idle.current, key=lambda w: w.idle_s, default=None)
             self._remind(desk, activity(tracker, snap, now, totals.today_wh, totals.period_wh,
                                         longest, parts.generations.contrast(now)))  # fmt: skip
+        # A listener that shows nothing live (`monitor --quiet`) asks for a status now and then
+        # and gets the last one at the end; observers (/metrics) and the tray get every one.
+        if self.observers or snap.t >= self._next_status:
+            self._next_status = snap.t + getattr(self.listener, "status_every_s", 0.0)
+            self._unpublished = None
+            self._publish(snap, parts)
+        else:
+            self._unpublished = snap
+        if self._idle_cadence:
+            # The idle cadence: no tool running and no session open, so nothing to attribute.
+            set_idle = getattr(parts.monitor, "set_idle", None)
+            if set_idle is not None:
+                set_idle(not open_sessions and not tools.tools)
+
+    def _publish(self, snap: Snapshot, parts: Parts) -> None:
+        tracker, desk, totals = parts.tracker, parts.desk, parts.totals
         status = EngineStatus(
             snapshot=snap,
-            session=session_view(tracker.current(), now),
+            session=session_view(tracker.current(), snap.wall),
             today_wh=totals.today_wh,
             monitoring_paused=self._paused,
             reminders_snoozed_until=desk.snoozed_until,
             held_reminders=desk.held(),
             budget_fraction=totals.budget_fraction,
-            open_sessions=len(open_sessions),
+            open_sessions=len(tracker.sessions),
             idle_waste=parts.idle.current,
             releasing=parts.idle.busy_any(),
             last_release=parts.idle.last_outcome,
@@ -413,11 +431,6 @@ class Engine:
         for observer in self.observers:
             observer.on_status(status)
         self.listener.on_status(status)
-        if self._idle_cadence:
-            # The idle cadence: no tool running and no session open, so nothing to attribute.
-            set_idle = getattr(parts.monitor, "set_idle", None)
-            if set_idle is not None:
-                set_idle(not open_sessions and not tools.tools)
 
     def _step_idle(self, snap: Snapshot, parts: Parts) -> None:
         sessions = {k: s.id for k, s in parts.tracker.sessions.items()}
@@ -476,6 +489,9 @@ class Engine:
         """Close every session, the store and the sensors; `run()` does it on the way out."""
         self.run_commands()
         self.images.close()
+        if self.parts is not None and self._unpublished is not None:
+            self._publish(self._unpublished, self.parts)  # the last status, sessions still open
+            self._unpublished = None
         if self.parts is not None:
             self.parts.idle.flush()
             self.parts.tracker.close_all()

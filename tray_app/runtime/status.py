@@ -70,7 +70,11 @@ def session_view(s: OpenSession | None, now: float) -> SessionView | None:
 
 
 class EngineListener(Protocol):
-    """The UI side: the tray (through a Qt bridge) or the headless monitor's log."""
+    """The UI side: the tray (through a Qt bridge) or the headless monitor's log.
+
+    A listener may have a `status_every_s` attribute: it then gets a status at most that often
+    (and one for the last snapshot when the engine stops), so a listener that shows nothing live
+    does not have one built every second. Without it, every snapshot's."""
 
     def on_status(self, status: EngineStatus) -> None: ...
 
