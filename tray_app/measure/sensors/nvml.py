@@ -285,6 +285,38 @@ def _field_number(value: Any) -> float:
     return float(getattr(value.value, _VALUE_MEMBER.get(value.valueType, "uiVal")))
 
 
+class _FieldValue(ctypes.Structure):
+    """nvmlFieldValue_t, as pynvml lays it out, without its Python-level attribute hook
+    (pynvml's structures run a __getattribute__ of their own on every field read)."""
+
+    _fields_ = pynvml.c_nvmlFieldValue_t._fields_
+
+
+_MEMBER_OF = {  # nvmlValueType_t -> the member of the union that holds the number
+    pynvml.NVML_VALUE_TYPE_DOUBLE: "dVal",
+    pynvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
+    pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal",
+    pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
+    pynvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal",
+    pynvml.NVML_VALUE_TYPE_SIGNED_INT: "siVal",
+}
+
+
+class _Utilization(ctypes.Structure):
+    _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
+
+
+class _UtilCall:
+    """nvmlDeviceGetUtilizationRates with its answer's buffer made once."""
+
+    __slots__ = ("fn", "value", "ref")
+
+    def __init__(self) -> None:
+        self.fn = pynvml._nvmlGetFunctionPointer("nvmlDeviceGetUtilizationRates")  # noqa: SLF001
+        self.value = _Utilization()
+        self.ref = ctypes.byref(self.value)
+
+
 class _FieldCall:
     """One nvmlDeviceGetFieldValues call for fixed fields, its buffer and arguments made once:
     each tick re-uses them (pynvml's wrapper builds an array type, fills it through a caught
@@ -298,7 +330,7 @@ class _FieldCall:
         # pynvml's own cached lookup: raises NVMLError when the driver lacks the function.
         self.fn = pynvml._nvmlGetFunctionPointer("nvmlDeviceGetFieldValues")  # noqa: SLF001
         self.count = ctypes.c_int32(len(ids))
-        self.values = (pynvml.c_nvmlFieldValue_t * len(ids))()
+        self.values = (_FieldValue * len(ids))()
         for i, field_id in enumerate(ids):
             self.values[i].fieldId = field_id
         self.ref = ctypes.byref(self.values)
@@ -346,6 +378,8 @@ class NvmlGpuSensor:
         self.power_source: str | None = "instant"
         self._fields: _FieldCall | None = None  # counter + power in one call (see _read_fields)
         self._fields_usable = True
+        self._util: _UtilCall | None = None
+        self._util_usable = True
         self._energy_field = True  # False once field 83 did not answer: the function is asked
         self._usage_is_average = self._power_usage_is_average()
         t = time.monotonic()
@@ -444,8 +478,7 @@ class NvmlGpuSensor:
             return Reading(self.source, self.kind, t, self.method, power_w=power, energy_j=energy,
                            power_avg_w=average, avg_window_s=window, error=error)
 
-        util = call("nvmlDeviceGetUtilizationRates", self._handle, key=self.index)
-        util_pct = None if isinstance(util, Unavailable) else float(util.gpu)
+        util_pct = self._read_util()
         processes = self._processes(t)
         # One Reading built once (a copy through dataclasses.replace re-runs __init__ by name).
         return Reading(
@@ -513,14 +546,35 @@ class NvmlGpuSensor:
             if values[0].nvmlReturn != pynvml.NVML_SUCCESS:
                 self._energy_field = False  # from now on the counter comes from its function
                 return None
-            counter = int(_field_number(values[0]))
+            counter = int(getattr(values[0].value, _MEMBER_OF.get(values[0].valueType, "ullVal")))
             first = 1
         instant, average = values[first], values[first + 1]
         if instant.nvmlReturn != pynvml.NVML_SUCCESS:
             return None  # the funnel's _read_power asks again and decides the source
-        avg = average.nvmlReturn == pynvml.NVML_SUCCESS
-        return counter, _field_number(instant) / 1000.0, (
-            _field_number(average) / 1000.0 if avg else None)
+        watts = getattr(instant.value, _MEMBER_OF.get(instant.valueType, "uiVal")) / 1000.0
+        if average.nvmlReturn != pynvml.NVML_SUCCESS:
+            return counter, watts, None
+        return counter, watts, getattr(average.value, _MEMBER_OF.get(average.valueType, "uiVal")) / 1000.0
+
+    def _read_util(self) -> float | None:
+        """GPU utilisation in %, None when unknown. One driver call through a buffer made once;
+        anything but success goes through the funnel, which remembers and maps errors."""
+        u = self._util
+        if u is None and self._util_usable:
+            try:
+                u = self._util = _UtilCall()
+            except pynvml.NVMLError:
+                self._util_usable = False
+        if u is not None:
+            rc = u.fn(self._handle, u.ref)
+            if rc == pynvml.NVML_SUCCESS:
+                return float(u.value.gpu)
+        util = self._session.call("nvmlDeviceGetUtilizationRates", self._handle, key=self.index)
+        if isinstance(util, Unavailable):
+            if util.permanent:  # the funnel answers from memory from now on
+                self._util, self._util_usable = None, False
+            return None
+        return float(util.gpu)
 
     def _usage_power(self, remember: bool = True) -> tuple[float | None, float | None]:
         answer = self._session.call("nvmlDeviceGetPowerUsage", self._handle, key=self.index)
