@@ -29,11 +29,13 @@ ARGPARSE_ENGLISH = (
 )  # fmt: skip
 # A count of 0 or 1 followed by a plural noun, or 2+ by a singular one.
 WRONG_PLURAL = re.compile(
-    r"(?<![\d,\u202f])\b[01] (sessions|images|rappels|jours|valeurs|secondes|réglages)\b"
-    r"|(?<![\d,\u202f])\b([2-9]|\d{2,}) (session|image|rappel|jour|valeur)\b(?!s)"
+    r"(?<![\d,\u202f])\b[01][ \u00a0](sessions|images|rappels|jours|valeurs|secondes|réglages)\b"
+    r"|(?<![\d,\u202f])\b([2-9]|\d{2,})[ \u00a0](session|image|rappel|jour|valeur)\b(?!s)"
     # and adjectives or verbs that agree with a count of 0 or 1: "1 déjà présentes"
     r"|(?<![\d,\u202f])\b[01] (?:\S+ ){0,2}(?:étaient|présentes|exportées|importées|générations)\b"
 )
+# A number and its unit parted by a breakable space: "2,9 Wh" may wrap between the two.
+UNIT_BREAK = re.compile(r"\d (?:k?Wh|k?W|k?g|min|h|s|Go|Mo|%|€)(?![\w'’])")
 
 
 def decimal_points(text: str) -> list[str]:
@@ -64,6 +66,7 @@ def check_french(text: str) -> None:
     assert not english_left(text), f"English left {english_left(text)} in:\n{text}"
     assert not decimal_points(text), f"decimal point in {decimal_points(text)}:\n{text}"
     assert not WRONG_PLURAL.search(text), f"plural: {WRONG_PLURAL.search(text)[0]!r} in:\n{text}"
+    assert not UNIT_BREAK.search(text), f"unit break: {UNIT_BREAK.search(text)[0]!r} in:\n{text}"
 
 
 @pytest.fixture
@@ -179,8 +182,8 @@ def test_human_outputs_are_french(french, one_big_session, capsys, tmp_path, mon
     assert "1\u202f234,5" in outputs["sessions"]  # thousands and decimal comma
     assert "compteur" in outputs["sessions"] or "échantillons" in outputs["sessions"]
     assert "terminée" in outputs["sessions"]
-    assert "1\u202f234,5 Wh (seuil 50)" in outputs["reminders"]
-    assert "reminders.session_wh = 80,5 Wh" in outputs["config set reminders.session_wh 80,5"]
+    assert "1\u202f234,5\u00a0Wh (seuil 50)" in outputs["reminders"]
+    assert "reminders.session_wh = 80,5\u00a0Wh" in outputs["config set reminders.session_wh 80,5"]
     assert "2,00" in outputs["generations"] and "12,5" in outputs["generations"]
 
     target = tmp_path / "out.json"
@@ -208,21 +211,25 @@ def test_monitor_in_french_fits_80_columns_and_ends_with_a_summary(french, capsy
     assert code == 0 and len(out.splitlines()) == 1 and out.startswith("Mesuré pendant")
 
 
-def test_the_checks_catch_what_they_are_for():
+@pytest.mark.parametrize(
+    "check,text",
+    [
+        ("argparse", "usage: raison-garder"),
+        ("decimal point", "Total : 12.5\u00a0Wh"),
+        ("plural", "1 sessions exportées"),
+        ("plural", "3 session exportée"),
+        ("plural", "0 génération importée (1 déjà présentes)."),
+        ("plural", "1\u00a0images"),
+        ("unit break", "Total : 2,9 Wh"),
+        ("unit break", "80 % du budget"),
+        ("English left", "Open the History window: totals, charts and every session."),
+    ],
+)
+def test_the_checks_catch_what_they_are_for(check, text):
     """A test that cannot fail is a defect: each check fires on the mistake it is named for."""
-    with pytest.raises(AssertionError, match="argparse"):
-        check_french("usage: raison-garder")
-    with pytest.raises(AssertionError, match="decimal point"):
-        check_french("Total : 12.5 Wh")
-    with pytest.raises(AssertionError, match="plural"):
-        check_french("1 sessions exportées")
-    with pytest.raises(AssertionError, match="plural"):
-        check_french("3 session exportée")
-    with pytest.raises(AssertionError, match="plural"):
-        check_french("0 génération importée (1 déjà présentes).")
-    with pytest.raises(AssertionError, match="English left"):
-        check_french("Open the History window: totals, charts and every session.")
-    check_french("Données : /tmp/pytest-3.11/x.db, version 0.1.0, 1\u202f234,5 Wh, 2 sessions")
+    with pytest.raises(AssertionError, match=check):
+        check_french(text)
+    check_french("Données : /tmp/pytest-3.11/x.db, version 0.1.0, 1\u202f234,5\u00a0Wh, 2 sessions")
 
 
 def test_plural_forms_follow_each_language():
@@ -333,4 +340,7 @@ def test_counts_are_grouped_in_tables_and_sentences(isolated_dirs, capsys, monke
         for argv in (["sessions", "--limit", "1"], ["generations", "--limit", "1"]):
             _code, out, _err = run(capsys, *argv)
             assert grouped in out and "12345" not in out, out
+            if lang == "fr":
+                check_french(out)
+                assert "Les 1 " not in out  # one generation shown: the singular sentence
         i18n.set_language("en")

@@ -34,7 +34,7 @@ def test_show_lists_every_key_with_the_file_and_the_default_marker(capsys) -> No
     assert f"Settings file: {settings_path()} (not created yet" in out
     for key in OPTIONS:
         assert f"  {key} = " in out
-    assert "carbon_g_per_kwh = 56 g CO₂e/kWh" in out
+    assert "carbon_g_per_kwh = 56\u00a0g CO₂e/kWh" in out
     assert "(default)" in out
     assert "France, Our World in Data 2023" in out  # the figure says where it comes from
 
@@ -44,7 +44,7 @@ def test_show_marks_changed_values_and_masks_the_token(capsys) -> None:
     assert main(["config"]) == 0  # `config` alone shows
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("idle_split_min ="))
-    assert "25 min" in line and "(default: 10)" in line
+    assert "25\u00a0min" in line and "(default: 10)" in line
     assert TOKEN not in out and "(set, hidden)" in out
 
 
@@ -75,7 +75,7 @@ def test_get_prints_the_value_in_settable_form(capsys) -> None:
 
 def test_set_validates_writes_and_prints(capsys) -> None:
     code, out, err = run(capsys, "set", "reminders.session_wh", "80")
-    assert (code, out, err) == (0, "reminders.session_wh = 80 Wh\n", "")
+    assert (code, out, err) == (0, "reminders.session_wh = 80\u00a0Wh\n", "")
     assert load_settings().values["reminders.session_wh"] == 80.0
     assert json.loads(settings_path().read_text())["reminders"] == {"session_wh": 80.0}
 
@@ -98,13 +98,13 @@ def test_set_checks_pairs_together(capsys) -> None:
     code, _out, err = run(
         capsys, "set", "reminders.budget_period", "week", "reminders.budget_wh", "0"
     )
-    assert code == 2 and "A budget of 0 Wh per week" in err
+    assert code == 2 and "A budget of 0\u00a0Wh per week" in err
     assert not settings_path().exists()
     code, out, _err = run(
         capsys, "set", "reminders.budget_period", "week", "reminders.budget_wh", "5000"
     )
     assert code == 0
-    assert out.splitlines() == ["reminders.budget_period = week", "reminders.budget_wh = 5000 Wh"]
+    assert out.splitlines() == ["reminders.budget_period = week", "reminders.budget_wh = 5000\u00a0Wh"]
     assert run(capsys, "set", "idle_split_min")[0] == 2  # a key without a value
 
 
@@ -135,7 +135,7 @@ def test_path_prints_the_settings_file(capsys) -> None:
 def test_a_corrupt_file_is_reported_and_kept_aside(capsys) -> None:
     settings_path().write_text("{ this is not json")
     code, out, err = run(capsys, "show")
-    assert code == 0 and "sample_interval_s = 1 s" in out
+    assert code == 0 and "sample_interval_s = 1\u00a0s" in out
     [aside] = list(settings_path().parent.glob("settings.json.corrupt-*"))
     assert "could not be read" in err and str(aside) in err
     assert aside.read_text() == "{ this is not json"

@@ -31,15 +31,15 @@ def test_number(value, decimals, en, fr):
 def test_templates_format_their_numbers_in_the_current_language():
     i18n.set_language("fr")
     try:
-        assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == f"1{NNBSP}234,5 Wh"
-        assert i18n._("{w:5.1f} W").format(w=3.25) == "  3,2 W"  # widths still line up
+        assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == f"1{NNBSP}234,5\u00a0Wh"
+        assert i18n._("{w:5.1f} W").format(w=3.25) == "  3,2\u00a0W"  # widths still line up
         assert i18n._("{year}").format(year=2026) == "2026"  # integers: no grouping…
-        assert i18n._("{n} images").format(n=12345) == f"12{NNBSP}345 images"  # …but counts
+        assert i18n._("{n} images").format(n=12345) == f"12{NNBSP}345\u00a0images"  # …but counts
         assert i18n._("{pct:.0%}").format(pct=0.4) == f"40{NNBSP}%"
         assert i18n._("{name}").format(name="v1.2.3") == "v1.2.3"  # text is left alone
     finally:
         i18n.set_language("en")
-    assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == "1,234.5 Wh"
+    assert i18n._("{wh:.1f} Wh").format(wh=1234.5) == "1,234.5\u00a0Wh"
 
 
 def test_counts_are_grouped_where_people_read_them():
@@ -85,9 +85,42 @@ def test_dates_are_spelled_out_in_each_language():
 def test_durations():
     i18n.set_language("fr")
     try:
-        assert fmt.duration(42) == "42 s"
-        assert fmt.duration(125) == "2 min"
-        assert fmt.duration(3900) == "1 h 05 min"
+        assert fmt.duration(42) == "42\u00a0s"
+        assert fmt.duration(125) == "2\u00a0min"
+        assert fmt.duration(3900) == "1\u00a0h 05\u00a0min"
     finally:
         i18n.set_language("en")
     assert fmt.clock_duration(3725) == "1:02:05" and fmt.clock_duration(None) == "?"
+
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    "text,lang,expected",
+    [
+        ("2,9 Wh", "fr", f"2,9{NBSP}Wh"),
+        ("1 h 05 min", "fr", f"1{NBSP}h 05{NBSP}min"),  # only the unit is held to its number
+        ("80 % du budget", "fr", f"80{NNBSP}% du budget"),  # French: narrow before %, as CLDR
+        ("80 % of budget", "en", f"80{NBSP}% of budget"),
+        ("0,25 €, 12 images, 8,2 Go", "fr", f"0,25{NBSP}€, 12{NBSP}images, 8,2{NBSP}Go"),
+        ("{wh:.1f} Wh / {value} {unit} / {price:g} {currency}/kWh", "en",
+         f"{{wh:.1f}}{NBSP}Wh / {{value}}{NBSP}{{unit}} / {{price:g}}{NBSP}{{currency}}/kWh"),
+        ("{n} images, per {model} image", "en", f"{{n}}{NBSP}images, per {{model}} image"),
+        # Words that only start like a unit, a name before "s’", and text without numbers: left.
+        ("5 minutes, 3 secondes, {tool} s’est arrêté, 2 heures, Wh per image", "fr",
+         "5 minutes, 3 secondes, {tool} s’est arrêté, 2 heures, Wh per image"),
+    ],
+)
+def test_a_number_and_its_unit_are_never_parted(text, lang, expected):
+    assert fmt.keep_units(text, lang) == expected
+    assert fmt.keep_units(expected, lang) == expected  # once is enough
+
+
+def test_with_unit_and_the_templates_follow_the_same_rule():
+    assert fmt.with_unit("2,9", "Wh", "fr") == f"2,9{NBSP}Wh"
+    assert fmt.with_unit("80", "%", "fr") == f"80{NNBSP}%"
+    assert fmt.with_unit("12", "", "fr") == "12"
+    assert i18n.translate("{w:.0f} W", "en").format(w=250) == f"250{NBSP}W"  # English source too
+    assert i18n.translate("{w:.0f} W", "fr").format(w=1250.0) == f"1{NNBSP}250{NBSP}W"
+    assert i18n.translate("Snooze 1 h", "fr") == f"Reporter d’1{NBSP}h"

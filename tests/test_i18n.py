@@ -63,3 +63,15 @@ def test_language_follows_the_system_unless_set(monkeypatch, env, expected):
     assert i18n.set_language("auto") == expected
     assert i18n.set_language("fr") == "fr"
     i18n.set_language("en")
+
+
+def test_no_template_can_wrap_between_a_number_and_its_unit():
+    """Every catalogue entry, and the English source, as the app reads it (`translate`)."""
+    from tray_app.system import fmt
+
+    fr = i18n.catalogue("fr")
+    for msgid in fr:
+        for lang in ("en", "fr"):
+            text = i18n.translate(msgid, lang)
+            assert fmt.keep_units(text, lang) == text, (lang, msgid)
+    assert i18n.translate("{pct:.0f} % of budget", "fr") == "{pct:.0f}\u202f% du budget"

@@ -22,7 +22,7 @@ def logged(isolated_dirs):
         s.close_session(sid, start + 600)
         s.add_reminder(datetime(2024, 5, 10, 14, 5).timestamp(), "session_energy",
                        {"value": 55.25, "threshold": 50.0, "session_wh": 55.25}, "shown",
-                       "Quick energy check\nThis session has drawn 55 Wh so far.", sid)  # fmt: skip
+                       "Quick energy check\nThis session has drawn 55\u00a0Wh so far.", sid)  # fmt: skip
         s.add_reminder(
             datetime(2024, 5, 10, 18, 30).timestamp(),
             "daily_energy",
@@ -50,11 +50,11 @@ def test_table_lists_newest_first_with_how_each_was_delivered(logged, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["Time", "Rule", "Session", "Values", "Delivered"]
     assert lines[1].startswith("2024-05-10 21:00  Generating without a break")
-    assert "61 min (threshold 60) estimated" in lines[1]
+    assert "61\u00a0min (threshold 60) estimated" in lines[1]
     assert lines[1].endswith("held back (full-screen app)")
-    assert "Energy today" in lines[2] and "262 Wh (threshold 250)" in lines[2]
+    assert "Energy today" in lines[2] and "262\u00a0Wh (threshold 250)" in lines[2]
     assert lines[2].endswith("held back (do-not-disturb)")
-    assert "Session energy" in lines[3] and "55.2 Wh (threshold 50)" in lines[3]
+    assert "Session energy" in lines[3] and "55.2\u00a0Wh (threshold 50)" in lines[3]
     assert lines[3].endswith("shown")
     assert re.search(r"Energy today\s+-\s+262", lines[2])  # a daily reminder has no session
     assert len(lines) == 4

@@ -281,7 +281,7 @@ def test_save_refuses_bad_values_and_writes_nothing() -> None:
             {"reminders.quiet_hours.enabled": True, "reminders.quiet_hours.start": "08:00"},
             "cannot start and end at the same time",
         ),
-        ({"reminders.budget_period": "day", "reminders.budget_wh": 0}, "A budget of 0 Wh per day"),
+        ({"reminders.budget_period": "day", "reminders.budget_wh": 0}, "A budget of 0\u00a0Wh per day"),
         ({"metrics.bind": "0.0.0.0"}, "set metrics.token first"),
     ],
 )

@@ -128,4 +128,4 @@ def test_a_tool_that_leaves_the_gpu_entirely_is_measured_on_the_gpu_it_was_on():
         t += 1.0
     (outcome,) = rig.desk.finished
     assert (outcome.after_w, outcome.after_mem_mb, outcome.freed_mb) == (20.0, 0.0, 5120.0)
-    assert outcome.message() == "Freed 5.0 GB; idle draw fell from 65 W to 20 W."
+    assert outcome.message() == "Freed 5.0\u00a0GB; idle draw fell from 65\u00a0W to 20\u00a0W."

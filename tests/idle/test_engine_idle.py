@@ -133,7 +133,7 @@ def test_a_tool_holding_the_gpu_idle_is_due_after_a_minute_of_idleness_not_befor
     (rem,) = [r for r in listener.reminders if r.rule == "idle_waste"]
     assert 60.0 <= rem.ts - first_idle <= 65.0  # after a minute of idleness, and not before
     assert "ComfyUI" in rem.title + rem.body
-    assert "5.0 GB" in rem.body and "45 W" in rem.body
+    assert "5.0\u00a0GB" in rem.body and "45\u00a0W" in rem.body
     assert (rem.values["idle_tool"], rem.values["idle_pid"]) == ("comfyui", TOOL_PID)
     # Recorded in the history, as `raison-garder reminders` lists it.
     (row,) = [r for r in engine.parts.store.list_reminders() if r["rule"] == "idle_waste"]
@@ -184,7 +184,7 @@ def test_free_gpu_memory_asks_comfyui_measures_30_s_and_counts_what_it_saves(fak
     assert (outcome.accepted, outcome.http_status) == (True, 200)
     assert (outcome.before_w, outcome.after_w) == (pytest.approx(65.0, abs=1), pytest.approx(20.0, abs=1))
     assert (outcome.before_mem_mb, outcome.after_mem_mb) == (pytest.approx(5120), pytest.approx(400))
-    assert outcome.message() == "Freed 4.6 GB; idle draw fell from 65 W to 20 W."
+    assert outcome.message() == "Freed 4.6\u00a0GB; idle draw fell from 65\u00a0W to 20\u00a0W."
     assert status.idle_waste == ()  # nothing wasted any more
     # Every idle second after that is 45 W not drawn: an estimate, written to the session.
     for _ in range(120):

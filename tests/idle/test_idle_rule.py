@@ -56,8 +56,8 @@ def test_it_stays_silent_when_switched_off_or_when_freeing_is_automatic():
 
 
 def test_its_words_say_the_tool_memory_watts_and_daily_cost_in_french_too():
-    for lang, expected in (("en", ("ComfyUI", "8.2 GB", "48 W", "1.2 kWh")),
-                           ("fr", ("ComfyUI", "8,2 Go", "48 W", "1,2 kWh"))):
+    for lang, expected in (("en", ("ComfyUI", "8.2\u00a0GB", "48\u00a0W", "1.2\u00a0kWh")),
+                           ("fr", ("ComfyUI", "8,2\u00a0Go", "48\u00a0W", "1,2\u00a0kWh"))):
         i18n.set_language(lang)
         try:
             eng, _clock = engine()

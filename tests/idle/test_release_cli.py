@@ -40,7 +40,7 @@ def test_release_asks_comfyui_to_free_and_reports_what_the_gpu_did(
     assert out["before_w"] == pytest.approx(62.0, abs=1.0)
     assert out["after_w"] == pytest.approx(20.0, abs=1.0)
     assert (out["before_mem_mb"], out["after_mem_mb"]) == (pytest.approx(8400), pytest.approx(420))
-    assert out["message"] == "Freed 7.8 GB; idle draw fell from 62 W to 20 W."
+    assert out["message"] == "Freed 7.8\u00a0GB; idle draw fell from 62\u00a0W to 20\u00a0W."
 
 
 @pytest.mark.slow
@@ -52,7 +52,7 @@ def test_release_says_so_when_the_gpu_keeps_drawing(capsys, fake_nvml, fake_comf
     fake_comfyui.on_free = lambda body: rig.set_processes(0, [FakeProcess(tool.pid, 400)])
     code, out = release(capsys, "--window", "2", "--tool", "comfyui")
     assert code == 0 and out["accepted"]
-    assert out["message"] == "ComfyUI freed 5.5 GB, but the GPU still draws 60 W: something else keeps it busy."
+    assert out["message"] == "ComfyUI freed 5.5\u00a0GB, but the GPU still draws 60\u00a0W: something else keeps it busy."
 
 
 @pytest.mark.slow
@@ -80,7 +80,7 @@ def test_release_frees_a_forge_with_its_api_on(capsys, fake_nvml, fake_webui, to
     webui.on_unload = lambda: rig.set_processes(0, [FakeProcess(tool.pid, 500)])
     code, out = release(capsys, "--window", "2")
     assert code == 0 and out["tool"] == "forge" and out["http_status"] == 200
-    assert out["message"] == "Freed 6.3 GB; idle draw fell from 55 W to 15 W."
+    assert out["message"] == "Freed 6.3\u00a0GB; idle draw fell from 55\u00a0W to 15\u00a0W."
 
 
 def test_release_with_no_tool_on_the_gpu_says_there_is_nothing_to_free(capsys, fake_nvml, fake_comfyui):

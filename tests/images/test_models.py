@@ -73,25 +73,25 @@ def test_reference_figures_carry_their_source():
 
 def test_comparison_sentence_in_english():
     text = comparison_sentence(1.93, "sdxl", steps=30, width=1024, height=1024)
-    assert text.startswith("1.9 Wh per SDXL image — the public H100 reference is 1.64 Wh.")
+    assert text.startswith("1.9\u00a0Wh per SDXL image — the public H100 reference is 1.64\u00a0Wh.")
     assert "30 steps at 1024×1024" in text
     assert "GPU and CPU" in text and "H100" in text  # says why the figures differ
 
     guessed = comparison_sentence(0.8, "sdxl", certain=False)
-    assert guessed.startswith("0.80 Wh per image (probably SDXL, judging by the image size)")
+    assert guessed.startswith("0.80\u00a0Wh per image (probably SDXL, judging by the image size)")
 
     unknown = comparison_sentence(2.2, "unknown")
-    assert "Luccioni" in unknown and "2.91 Wh" in unknown and "order of magnitude" in unknown
+    assert "Luccioni" in unknown and "2.91\u00a0Wh" in unknown and "order of magnitude" in unknown
 
     gpu_only = comparison_sentence(1.0, "sd21", includes_cpu=False)
-    assert "GPU and CPU" not in gpu_only and "0.53 Wh" in gpu_only
+    assert "GPU and CPU" not in gpu_only and "0.53\u00a0Wh" in gpu_only
 
 
 def test_comparison_sentence_in_french():
     i18n.set_language("fr")
     text = comparison_sentence(1.93, "sdxl", steps=30, width=1024, height=1024)
     assert text.startswith(
-        "1,9 Wh par image SDXL — la référence publique sur H100 est de 1,64 Wh. Ici\u00a0:"
+        "1,9\u00a0Wh par image SDXL — la référence publique sur H100 est de 1,64\u00a0Wh. Ici\u00a0:"
     )
     assert "30 étapes en 1024×1024" in text
     assert "GPU et CPU" in text

@@ -74,9 +74,9 @@ def test_each_rule_speaks_exactly_at_its_threshold(clock, rule, below, at):
 
 def test_energy_reminder_states_the_fact_and_its_equivalents(clock):
     [reminder] = make(clock).evaluate(session(session_wh=52.0))
-    assert "52 Wh" in reminder.title + reminder.body
-    assert "about 4 phone charges (13 Wh each)" in reminder.body
-    assert "2.9 g CO₂e (grid at 56 g/kWh)" in reminder.body
+    assert "52\u00a0Wh" in reminder.title + reminder.body
+    assert "about 4 phone charges (13\u00a0Wh each)" in reminder.body
+    assert "2.9\u00a0g CO₂e (grid at 56\u00a0g/kWh)" in reminder.body
     assert reminder.values["session_wh"] == 52.0 and reminder.values["threshold"] == 50.0
 
 
@@ -95,7 +95,7 @@ def test_power_limit_needs_the_limit_held_for_m_minutes(clock):
     run(0.25, session(gpu_power_pct_of_limit=60.0, session_wh=10.0))  # a 15 s dip between images
     [reminder] = run(1)
     assert reminder.rule == "power_limit" and reminder.values["power_held_min"] >= 15
-    assert "15 min" in reminder.title + reminder.body
+    assert "15\u00a0min" in reminder.title + reminder.body
 
 
 def test_power_limit_streak_breaks_on_a_long_dip_or_a_gap(clock):
@@ -145,7 +145,7 @@ def test_once_per_session_then_one_softer_follow_up_at_twice_the_threshold(clock
 def test_first_noticed_past_twice_the_threshold_speaks_once_only(clock):
     engine = make(clock)
     [reminder] = engine.evaluate(session(session_wh=180.0))
-    assert not reminder.follow_up and "180 Wh" in reminder.title + reminder.body
+    assert not reminder.follow_up and "180\u00a0Wh" in reminder.title + reminder.body
     clock.advance(60)
     assert engine.evaluate(session(session_wh=200.0)) == []
 

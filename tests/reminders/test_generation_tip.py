@@ -52,8 +52,8 @@ def test_the_reminder_tip_quotes_the_users_own_images_once_per_session():
                           generation_contrast=contrast)  # fmt: skip
     [first] = engine.evaluate(state)
     assert first.tip == (
-        "Tip from your own images: your 40-step SDXL images cost 2.1 Wh each, your 20-step ones "
-        "1.1 Wh. If the fewer steps look as good to you, that is the saving."
+        "Tip from your own images: your 40-step SDXL images cost 2.1\u00a0Wh each, your 20-step ones "
+        "1.1\u00a0Wh. If the fewer steps look as good to you, that is the saving."
     )
     clock[0] += 31 * 60
     later = engine.evaluate(ActivityState(session_id="s", session_wh=300.0, today_wh=900.0,
@@ -68,8 +68,8 @@ def test_the_tip_in_french_uses_a_decimal_comma():
         contrast = steps_contrast([group(30, 0.84), group(20, 0.52)])
         [rem] = _engine(clock).evaluate(ActivityState(
             session_id="s", session_wh=130.0, today_wh=300.0, generation_contrast=contrast))
-        assert "vos images SDXL en 30 étapes coûtent 0,84 Wh chacune" in rem.tip
-        assert "celles en 20 étapes 0,52 Wh" in rem.tip
+        assert "vos images SDXL en 30 étapes coûtent 0,84\u00a0Wh chacune" in rem.tip
+        assert "celles en 20 étapes 0,52\u00a0Wh" in rem.tip
     finally:
         i18n.set_language("en")
 

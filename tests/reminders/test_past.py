@@ -179,7 +179,7 @@ def test_a_suggestion_says_where_it_comes_from(lang):
 def test_with_no_history_the_published_range_is_shown_with_its_sources(lang):
     lang("en")
     text = no_history_text(50.0)
-    assert "0.14 to 2.9 Wh" in text and "ML.ENERGY" in text and "Luccioni et al." in text
-    assert "50 Wh is about 17 to 357 images" in text
+    assert "0.14 to 2.9\u00a0Wh" in text and "ML.ENERGY" in text and "Luccioni et al." in text
+    assert "50\u00a0Wh is about 17 to 357 images" in text
     lang("fr")
-    assert "entre 0,14 et 2,9 Wh" in no_history_text(50.0)  # French decimal commas
+    assert "entre 0,14 et 2,9\u00a0Wh" in no_history_text(50.0)  # French decimal commas

@@ -133,8 +133,8 @@ def test_engine_speaks_french_with_french_numbers():
         UTC,
     )
     [reminder] = engine.evaluate(ActivityState(session_id="s", session_wh=52.0))
-    assert "environ 4 recharges de smartphone (13 Wh chacune)" in reminder.body
-    assert "2,9 g de CO₂e (réseau à 56 g/kWh)" in reminder.body
+    assert "environ 4 recharges de smartphone (13\u00a0Wh chacune)" in reminder.body
+    assert "2,9\u00a0g de CO₂e (réseau à 56\u00a0g/kWh)" in reminder.body
 
 
 def test_idle_model_tip_is_grounded_in_the_session_and_said_once():
@@ -151,7 +151,7 @@ def test_idle_model_tip_is_grounded_in_the_session_and_said_once():
     )
     [first] = engine.evaluate(idle)
     assert first.tip == (
-        "Your GPU drew 42 W for 40 min while the tool sat idle with a model loaded (28 Wh): "
+        "Your GPU drew 42\u00a0W for 40\u00a0min while the tool sat idle with a model loaded (28\u00a0Wh): "
         "closing it or unloading the model saves that."
     )
     clock[0] += 31 * 60
@@ -166,7 +166,7 @@ def test_idle_model_tip_is_grounded_in_the_session_and_said_once():
         (
             r.IMAGES,
             ActivityState(session_id="s", session_wh=200.0, session_images=100),
-            "2.0 Wh per image",
+            "2.0\u00a0Wh per image",
         ),
     ],
 )
@@ -178,14 +178,14 @@ def test_rule_specific_grounded_tips(rule, state, needle):
 def test_images_without_energy_says_only_what_is_known():
     state = ActivityState(session_id="s", session_images=120)
     wording = render(trigger(r.IMAGES, False), state, CFG, 0, 0, 0, 0)
-    assert wording.body == "This session has produced 120 images."
+    assert wording.body == "This session has produced 120\u00a0images."
     assert "Wh" not in wording.body
 
 
 def test_estimated_energy_is_labelled_in_the_reminder():
     state = ActivityState(session_id="s", session_wh=60.0, energy_estimated=True)
     wording = render(trigger(r.SESSION_ENERGY, False), state, CFG, 0, 0, 0, 0)
-    assert "60 Wh (estimated)" in wording.title + wording.body
+    assert "60\u00a0Wh (estimated)" in wording.title + wording.body
 
 
 def test_package_never_imports_qt():

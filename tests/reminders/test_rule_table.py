@@ -76,12 +76,12 @@ def test_the_engine_speaks_the_rule_with_its_wording(invented):
     engine = ReminderEngine({}, clock=lambda: now, tz=UTC)
     [reminder] = engine.evaluate(LOUD)
     assert reminder.rule == IDLE and reminder.title == "Idle title"
-    assert reminder.body.startswith("The tool idled with a model loaded: 120 Wh of 900 Wh.")
+    assert reminder.body.startswith("The tool idled with a model loaded: 120\u00a0Wh of 900\u00a0Wh.")
 
 
 def test_the_cli_names_the_rule_and_its_unit_from_the_table(invented):
     assert cli.rule_label(IDLE) == "Energy while idle"
-    assert cli.values_text(IDLE, {"value": 120.0, "threshold": 100}) == "120 Wh (threshold 100)"
+    assert cli.values_text(IDLE, {"value": 120.0, "threshold": 100}) == "120\u00a0Wh (threshold 100)"
     assert cli.rule_label("session_energy") == "session_energy"  # gone from the table
 
 

@@ -32,15 +32,15 @@ def test_idle_and_saved_energy_per_session_and_per_day(qtbot, store):
     w = HistoryWindow(store=store)
     qtbot.addWidget(w)
     w.show()
-    assert "Idle 35.0 Wh · saved by freeing ≈12.5 Wh" in w.cards["today"].details.text()
+    assert "Idle 35.0\u00a0Wh · saved by freeing ≈12.5\u00a0Wh" in w.cards["today"].details.text()
     comfy, a1111 = sorted(store.list_sessions(), key=lambda s: s["tool"] != "comfyui")
     w.show_detail(comfy)
-    assert w.detail.values["idle"].text() == "31.0 Wh"
-    assert w.detail.values["saved"].text() == "≈12.5 Wh"  # an estimate, and labelled so
+    assert w.detail.values["idle"].text() == "31.0\u00a0Wh"
+    assert w.detail.values["saved"].text() == "≈12.5\u00a0Wh"  # an estimate, and labelled so
     w.show_detail(a1111)
     assert w.detail.values["saved"].text() == "-"  # never freed: nothing claimed
     chart = w.day_chart
     r = chart.plot_rect()
     today = len(chart.days) - 1
     tip = chart.tooltip_at(r.left() + (today + 0.5) * r.width() / len(chart.days))
-    assert "Idle 35.0 Wh · saved by freeing ≈12.5 Wh" in tip
+    assert "Idle 35.0\u00a0Wh · saved by freeing ≈12.5\u00a0Wh" in tip

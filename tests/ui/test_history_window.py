@@ -74,7 +74,7 @@ def test_totals_cards_add_up_the_store(window, history_store):
     unknown = sum(1 for r in rows if r["total_wh"] is None)
     assert 0 < unknown < len(rows) == 400
     card = window.cards["all"]
-    assert card.headline.text() == f"≈{total_wh / 1000:.2f} kWh"  # includes estimates
+    assert card.headline.text() == f"≈{total_wh / 1000:.2f}\u00a0kWh"  # includes estimates
     assert "400 sessions" in card.details.text()
     assert "estimated (≈)" in card.details.text() and "not measured" in card.details.text()
     assert "per image" in card.details.text()
@@ -88,12 +88,12 @@ def test_money_is_written_as_the_reminders_write_it(window, history_store):
 
     assert hf.money(0.126, "EUR") == fmt_money(0.126, "EUR") == "€0.13"
     assert hf.money(0.126, "EUR", approx=True) == "≈€0.13"
-    assert hf.money(0.5, "CHF") == "0.50 CHF"
+    assert hf.money(0.5, "CHF") == "0.50\u00a0CHF"
     assert hf.money(0.001, "USD") == "less than $0.01"  # not "0.00"
     assert hf.money(None, "EUR") == "unknown"
     i18n.set_language("fr")
     try:
-        assert hf.money(0.126, "EUR") == "0,13 €"
+        assert hf.money(0.126, "EUR") == "0,13\u00a0€"
     finally:
         i18n.set_language("en")
     currency = history_store.list_sessions(limit=1)[0]["currency"]
@@ -162,7 +162,7 @@ def test_detail_shows_curve_reminders_and_numbers_and_escape_closes_it(qtbot, wi
     assert idle, "the seeded curve has idle pauses to shade"
     x = curve.x_of(curve.reminders[0]["ts"])
     assert curve.tooltip_at(x).startswith("Reminder at")
-    assert "80 Wh" in window.detail.values["reminders"].text()
+    assert "80\u00a0Wh" in window.detail.values["reminders"].text()
     assert window.detail.values["method"].text().startswith("measured (samples)")
     window.detail.grab()
     qtbot.keyClick(window.table, Qt.Key.Key_Escape)
@@ -177,7 +177,7 @@ def test_detail_shows_the_attributed_and_whole_machine_figures_with_the_method(w
                                  cpu_attribution="cpu time")
     window.show_detail(history_store.get_session(s["id"]))
     values = window.detail.values
-    assert values["total"].text().endswith("12.0 Wh") and values["machine"].text().endswith("30.0 Wh")
+    assert values["total"].text().endswith("12.0\u00a0Wh") and values["machine"].text().endswith("30.0\u00a0Wh")
     text = values["attribution"].text()
     assert text.startswith("shared equally") and "process list unavailable" in text
     old = history_store.list_sessions(order="start_ts ASC", limit=1)[0]  # recorded before
@@ -334,4 +334,4 @@ def test_detail_puts_wh_per_image_beside_the_public_reference_for_the_model_fami
                "wh_per_image": 1.9, "model_family": "sdxl", "model_name": "sd_xl_base_1.0"}
     window.detail.show_session(session, [], [])
     text = window.detail.values["wh_per_image"].text()
-    assert "1.9 Wh" in text and "1.64" in text and "H100" in text
+    assert "1.9\u00a0Wh" in text and "1.64" in text and "H100" in text

@@ -63,11 +63,11 @@ def test_reminder_is_a_desktop_notification_whose_buttons_reach_the_engine(
     qtbot.wait(400)  # let dunst draw before the screenshot
     dunst_desktop.screenshot(tmp_path / "dunst.png", copy_as="reminder-dunst.png")
 
-    dunst_desktop.choose_action("Snooze 1 h")
+    dunst_desktop.choose_action("Snooze 1\u00a0h")
     qtbot.waitUntil(lambda: calls.log == ["snooze"], timeout=5000)
     # The menu dunst offered holds our three buttons, under our keys.
     menu = "\n".join(dunst_desktop.menu_lines())
-    for label, key in (("Snooze 1 h", "snooze-hour"), ("Not today", "not-today"),
+    for label, key in (("Snooze 1\u00a0h", "snooze-hour"), ("Not today", "not-today"),
                        ("Open history", "open-history")):  # fmt: skip
         assert f"#{label} (Quick energy check)" in menu and f",{key}]" in menu
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 def reminder(**over) -> Reminder:
     fields = dict(id="r1", ts=0.0, rule="session_energy", follow_up=False, session_id=3,
                   values={}, title="Quick energy check",
-                  body="This session has drawn 55 Wh so far.", tip="Tip: take a break.")  # fmt: skip
+                  body="This session has drawn 55\u00a0Wh so far.", tip="Tip: take a break.")  # fmt: skip
     fields.update(over)
     return Reminder(**fields)
 
@@ -69,8 +69,8 @@ def test_without_a_notification_service_the_popup_shows_the_reminder(make, calls
     popup = presenter.popup
     assert popup.isVisible()
     assert popup.title_label.text() == "Quick energy check"
-    assert "55 Wh" in popup.body_label.text() and popup.tip_label.text() == "Tip: take a break."
-    assert [b.text() for b in popup.buttons.values()] == ["Snooze 1 h", "Not today",
+    assert "55\u00a0Wh" in popup.body_label.text() and popup.tip_label.text() == "Tip: take a break."
+    assert [b.text() for b in popup.buttons.values()] == ["Snooze 1\u00a0h", "Not today",
                                                           "Open history"]  # fmt: skip
     popup.buttons["snooze-hour"].click()
     assert calls == ["snooze"]
@@ -233,4 +233,4 @@ def test_popup_speaks_french(make):
         labels = [b.text() for b in presenter.popup.buttons.values()]
     finally:
         i18n.set_language("en")
-    assert labels == ["Reporter d’1 h", "Pas aujourd’hui", "Ouvrir l’historique"]
+    assert labels == ["Reporter d’1\u00a0h", "Pas aujourd’hui", "Ouvrir l’historique"]

@@ -222,13 +222,13 @@ def test_preview_shows_a_realistic_reminder_in_the_chosen_language(dialog):
     dialog.preview_button.click()
     reminder, preview = presenter.shown[-1]
     assert preview is True
-    assert "88 Wh" in reminder.body  # 10 % past the threshold the user is choosing
+    assert "88\u00a0Wh" in reminder.body  # 10 % past the threshold the user is choosing
     assert reminder.title and reminder.tip
     combo = dialog.fields["language"].combo
     combo.setCurrentIndex(combo.findData("fr"))
     dialog.preview_button.click()
     french, _preview = presenter.shown[-1]
-    assert french.body != reminder.body and "88 Wh" in french.body.replace("\u202f", " ")
+    assert french.body != reminder.body and "88\u00a0Wh" in french.body.replace("\u202f", " ")
     assert i18n.current_language() == "en", "the preview does not change the app's language"
     assert not settings_path().exists()
 

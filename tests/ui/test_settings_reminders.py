@@ -161,7 +161,7 @@ def test_the_tab_speaks_french_with_french_numbers(make):
     notes.suggest_button.click()
     assert notes.use_button.text() == "Utiliser 300 Wh"
     budget = dlg.sentences["reminders.budget_period"]
-    assert "(rappels à 80\u00a0% et 100\u00a0%)" in budget.text().replace(" %", "\u00a0%")
+    assert "(rappels à 80\u202f% et 100\u202f%)" in budget.text()  # French: narrow before %
 
 
 def test_the_keyboard_alone_reaches_and_uses_a_suggestion(make, qtbot):

@@ -73,10 +73,10 @@ def test_icon_looks_follow_the_session_and_pause(controller):
 def test_tooltip_lists_sources_session_and_today(controller):
     controller.on_status(status(gpu_w=250.0, cpu_w=None))
     tip = controller.tray.toolTip()
-    assert "NVIDIA GeForce RTX 4090: 250 W (measured (energy counter))" in tip
+    assert "NVIDIA GeForce RTX 4090: 250\u00a0W (measured (energy counter))" in tip
     assert "CPU (estimate): unknown (estimated)" in tip  # unknown, never 0 W
-    assert "Session: ComfyUI · 12 min · 4.2 Wh · 12 images" in tip
-    assert "Today: 85.3 Wh" in tip
+    assert "Session: ComfyUI · 12\u00a0min · 4.2\u00a0Wh · 12\u00a0images" in tip
+    assert "Today: 85.3\u00a0Wh" in tip
 
 
 def test_tooltip_is_set_only_when_its_text_changes(controller):
@@ -94,9 +94,9 @@ def test_menu_status_lines_are_disabled_and_current(controller):
     controller.on_status(status(budget_fraction=0.4))
     controller.menu.aboutToShow.emit()
     lines = controller.status_line_texts()
-    assert lines[0] == "Now: 285 W (partly estimated)"  # the CPU figure is an estimate
+    assert lines[0] == "Now: 285\u00a0W (partly estimated)"  # the CPU figure is an estimate
     assert lines[1].startswith("Session: ComfyUI")
-    assert lines[2] == "Today: 85.3 Wh · 40 % of budget"
+    assert lines[2] == "Today: 85.3\u00a0Wh · 40\u00a0% of budget"
     assert not any(a.isEnabled() for a in controller._status_actions)
 
 
@@ -111,7 +111,7 @@ def idle_comfyui(extra_w: float = 48.0):
 def test_an_idle_tool_holding_the_gpu_gets_a_line_and_a_free_item(controller, engine):
     controller.on_status(status(idle_waste=(idle_comfyui(),)))
     controller.menu.aboutToShow.emit()
-    assert "ComfyUI idle, holding 8.2 GB: +48 W, about 1.2 kWh a day if left" in controller.status_line_texts()
+    assert "ComfyUI idle, holding 8.2\u00a0GB: +48\u00a0W, about 1.2\u00a0kWh a day if left" in controller.status_line_texts()
     action(controller, "Free GPU memory (ComfyUI)").trigger()
     assert engine.calls[-1] == ("free_gpu_memory", ("comfyui", 4242))
     controller.on_status(status(idle_waste=(idle_comfyui(),), releasing=True))
@@ -128,7 +128,7 @@ def test_the_idle_line_speaks_french(controller):
     try:
         controller.on_status(status(idle_waste=(idle_comfyui(),)))
         controller.menu.aboutToShow.emit()
-        assert ("ComfyUI inactif, occupe 8,2 Go\u00a0: +48 W, environ 1,2 kWh par jour si on le laisse"
+        assert ("ComfyUI inactif, occupe 8,2\u00a0Go\u00a0: +48\u00a0W, environ 1,2\u00a0kWh par jour si on le laisse"
                 in controller.status_line_texts())
     finally:
         i18n.set_language("en")
@@ -209,10 +209,10 @@ def test_reminder_becomes_a_notification(controller, monkeypatch):
 
     class Reminder:
         title = "Time for a pause?"
-        body = "50 Wh this session: about 4 phone charges."
+        body = "50\u00a0Wh this session: about 4 phone charges."
 
     controller.on_reminder(Reminder())
-    assert said == [("Time for a pause?", "50 Wh this session: about 4 phone charges.")]
+    assert said == [("Time for a pause?", "50\u00a0Wh this session: about 4 phone charges.")]
 
 
 # ---- French -----------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_menu_speaks_french(qtbot, engine, tmp_path):
     assert "Mettre la mesure en pause" in texts
     assert "Quitter" in texts
     assert ctl.status_line_texts()[1] == "Aucune session en cours"
-    assert "Aujourd\u2019hui\u00a0: 85,3 Wh" in ctl.tray.toolTip()
+    assert "Aujourd\u2019hui\u00a0: 85,3\u00a0Wh" in ctl.tray.toolTip()
     ctl.menu.deleteLater()
 
 
@@ -392,13 +392,13 @@ def test_a_reminder_from_the_engine_reaches_the_presenter_with_its_buttons(make_
     app = make_app()
     reminder = Reminder(id="r1", ts=0.0, rule="session_energy", follow_up=False, session_id=1,
                         values={"wh": 55.0}, title="Quick energy check",
-                        body="This session has drawn 55 Wh so far.", tip="Let the GPU rest.")
+                        body="This session has drawn 55\u00a0Wh so far.", tip="Let the GPU rest.")
     app.bridge.on_reminder(reminder)  # as the worker thread does
     qtbot.waitUntil(lambda: app.presenter.popup is not None, timeout=3000)
     popup = app.presenter.popup
-    assert "55 Wh" in " ".join(w.text() for w in popup.findChildren(QLabel))
+    assert "55\u00a0Wh" in " ".join(w.text() for w in popup.findChildren(QLabel))
     buttons = {b.text().replace("&", "") for b in popup.findChildren(QPushButton)}
-    assert {"Snooze 1 h", "Not today", "Open history"} <= buttons
+    assert {"Snooze 1\u00a0h", "Not today", "Open history"} <= buttons
     popup.close()
 
 
@@ -422,7 +422,7 @@ def test_the_session_line_gives_wh_per_image_once_images_are_counted():
     s = SessionView(id=1, tool="comfyui", tool_label="ComfyUI", start_wall=0.0, duration_s=600.0,
                     active_s=500.0, gpu_wh=36.0, cpu_wh=2.0, total_wh=38.0, images=20,
                     method="counter", manual=False)
-    assert "20 images · 1.90 Wh per image" in session_text(s)
+    assert "20\u00a0images · 1.90\u00a0Wh per image" in session_text(s)
 
 
 @pytest.mark.qt_log_ignore("This plugin does not support raise")
@@ -457,7 +457,7 @@ def test_held_back_reminders_wait_in_the_menu_and_open_on_request(make_app, qtbo
     c = app.controller
     assert not c.held_menu.menuAction().isVisible()
     held = Reminder(id="h1", ts=0.0, rule="daily_energy", follow_up=False, session_id=None,
-                    values={}, title="Today's energy", body="250 Wh today.", tip="",
+                    values={}, title="Today's energy", body="250\u00a0Wh today.", tip="",
                     delivery="held:dnd")
     c.on_status(status(held_reminders=(held,)))
     assert c.held_menu.menuAction().isVisible()

@@ -77,11 +77,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _line(key: str, value: Any) -> str:
     from tray_app.config.schema import format_value, option
+    from tray_app.system.fmt import with_unit
 
     unit = option(key).unit_text()
     text = format_value(key, value)
     return (
-        f"{key} = {text} {unit}".rstrip() if unit and not option(key).secret else f"{key} = {text}"
+        f"{key} = {with_unit(text, unit)}"
+        if unit and not option(key).secret
+        else f"{key} = {text}"
     )
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from tray_app.commands.store_access import parse_day, positive_int, read_store, start_of, table
-from tray_app.system.i18n import _
+from tray_app.system.i18n import _, ngettext
 
 TABLE_DEFAULT_LIMIT = 30
 
@@ -105,5 +105,11 @@ def render_table(rows: list[dict[str, Any]], limit: int | None) -> str:
         )  # fmt: skip
     lines = table(header, body, right={0, 1, 4, 5, 6, 7, 9})
     if limit is not None and len(rows) >= limit:
-        lines.append(_("Showing the latest {n}; use --limit N to see more.").format(n=len(rows)))
+        lines.append(
+            ngettext(
+                "Showing the latest generation; use --limit N to see more.",
+                "Showing the latest {n}; use --limit N to see more.",
+                len(rows),
+            ).format(n=len(rows))
+        )
     return "\n".join(lines)

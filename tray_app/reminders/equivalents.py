@@ -33,17 +33,17 @@ def fmt_flexible(value: float) -> str:
 def fmt_energy(wh: float, estimated: bool = False) -> str:
     """52 Wh, 4.2 Wh, 1.25 kWh. Rounds first, then picks the unit, so 999.7 Wh reads 1.00 kWh."""
     if round(wh, 1) < 10:
-        text = f"{fmt_number(wh, 1)} Wh"
+        text = fmt.with_unit(fmt_number(wh, 1), "Wh")
     elif round(wh) < 1000:
-        text = f"{fmt_number(wh)} Wh"
+        text = fmt.with_unit(fmt_number(wh), "Wh")
     else:
         kwh = wh / 1000
-        text = f"{fmt_number(kwh, 2 if round(kwh, 2) < 10 else 1)} kWh"
+        text = fmt.with_unit(fmt_number(kwh, 2 if round(kwh, 2) < 10 else 1), "kWh")
     return _("{energy} (estimated)").format(energy=text) if estimated else text
 
 
 def fmt_power(watts: float) -> str:
-    return f"{fmt_number(watts)} W"
+    return fmt.with_unit(fmt_number(watts), "W")
 
 
 def fmt_duration(seconds: float) -> str:
@@ -57,23 +57,24 @@ def fmt_duration(seconds: float) -> str:
 def fmt_mass(grams: float) -> str:
     """CO₂e mass: 2.8 g, 42 g, 1.3 kg, 12 kg; below 0.1 g it says so instead of "0.0 g"."""
     if grams < 0.05:
-        return _("less than {mass}").format(mass=f"{fmt_number(0.1, 1)} g")
+        return _("less than {mass}").format(mass=fmt.with_unit(fmt_number(0.1, 1), "g"))
     if round(grams, 1) < 10:
-        return f"{fmt_number(grams, 1)} g"
+        return fmt.with_unit(fmt_number(grams, 1), "g")
     if round(grams) < 1000:
-        return f"{fmt_number(grams)} g"
+        return fmt.with_unit(fmt_number(grams), "g")
     kg = grams / 1000
-    return f"{fmt_number(kg, 1 if round(kg, 1) < 10 else 0)} kg"
+    return fmt.with_unit(fmt_number(kg, 1 if round(kg, 1) < 10 else 0), "kg")
 
 
 def fmt_money(amount: float, currency: str) -> str:
-    """€0.12 / 0,12 € / 0.12 CHF; amounts under one cent read "less than €0.01"."""
+    """€0.12 / 0,12 € / 0.12 CHF (a no-break space: fmt.py's rule); under a cent, "less than
+    €0.01"."""
     code = (currency or "").strip()
     symbol = _SYMBOLS.get(code.upper(), code)
     tiny = 0 < amount < 0.005
     number = fmt_number(0.01 if tiny else amount, 2)
     if current_language() == "fr" or symbol not in _PREFIX_SYMBOLS:
-        text = f"{number} {symbol}".strip()  # French writes the symbol after the amount
+        text = fmt.with_unit(number, symbol)  # French writes the symbol after the amount
     else:
         text = f"{symbol}{number}"
     return _("less than {money}").format(money=text) if tiny else text

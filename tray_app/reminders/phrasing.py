@@ -21,6 +21,7 @@ from tray_app.reminders.equivalents import (
     fmt_number,
     fmt_power,
 )
+from tray_app.system import fmt
 from tray_app.system.i18n import _, ngettext
 
 T = TypeVar("T")
@@ -336,7 +337,11 @@ def _idle_fields(waste: object) -> dict[str, str]:
 
     mb = getattr(waste, "holding_mb", None)
     day_wh = waste.kwh_per_day * 1000.0  # type: ignore[attr-defined]
-    daily = f"{fmt_number(day_wh / 1000, 1)} kWh" if round(day_wh) >= 1000 else fmt_energy(day_wh)
+    daily = (
+        fmt.with_unit(fmt_number(day_wh / 1000, 1), "kWh")
+        if round(day_wh) >= 1000
+        else fmt_energy(day_wh)
+    )
     return {
         "tool": str(waste.label),  # type: ignore[attr-defined]
         "memory": gigabytes(mb) if mb is not None else _("its model"),
@@ -400,7 +405,7 @@ def steps_tip(c: object) -> str:
     from tray_app.images.models import LABELS
 
     def per_image(wh: float) -> str:
-        return f"{fmt_number(wh, 2 if wh < 1 else 1)} Wh"
+        return fmt.with_unit(fmt_number(wh, 2 if wh < 1 else 1), "Wh")
 
     return _(
         "Tip from your own images: your {high}-step {model} images cost {wh_high} each, your "

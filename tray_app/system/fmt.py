@@ -8,6 +8,16 @@ Python's `repr`-style numbers so scripts can read them back.
 French: decimal comma, U+202F NARROW NO-BREAK SPACE between thousands (`1 234,5 Wh`), dates spelled
 out as `mardi 1er décembre 2026`. English: `1,234.5 Wh`, `Tuesday 1 December 2026`.
 
+A number and its unit never part at a line break, in either language: U+00A0 NO-BREAK SPACE
+before a unit or a currency written after the amount (`2,9 Wh`, `0,25 €`, `0.50 CHF`, `12 min`),
+and in French U+202F before `%` (`80 %`); CLDR writes them the same way. English uses the no-break
+space too: a reminder wrapping between "2.9" and "Wh" reads as badly in English as in French, and
+the SI brochure asks the same of both; it looks exactly like the space it replaces. U+00A0 rather
+than U+202F before units: every font and terminal has it (and Latin-1 can encode it), and the
+narrow space stays the mark of digit grouping. `with_unit()` joins a number and its unit;
+`keep_units()` fixes text already written; `i18n` applies it to every template, so
+`_("{wh:.1f} Wh")` cannot break either.
+
 Why hand-written rather than Babel: we speak two languages, and for them the rules fit on this
 page. Babel 2.x is 36 MB on disk (the CLDR data for every locale), which PyInstaller would have
 to collect into a bundle whose brief is to be frugal; its import plus a first format costs ~18 ms
@@ -27,7 +37,8 @@ import string
 from datetime import date, datetime
 from typing import Any
 
-NNBSP = "\u202f"  # narrow no-break space: French thousands separator and space before ; ! ?
+NNBSP = "\u202f"  # narrow no-break space: French thousands separator and space before ; ! ? %
+UNIT_SPACE = "\u00a0"  # no-break space between a number and its unit or currency, both languages
 
 # decimal mark, thousands separator
 _SEPARATORS = {"en": (".", ","), "fr": (",", NNBSP)}
@@ -67,7 +78,8 @@ def format_number(value: float, spec: str = "", lang: str | None = None) -> str:
     """`format(value, spec)` in the language's style, with thousands grouped for floats.
 
     Integers are left ungrouped unless the spec asks (`{n:,}`): years, IDs and ports are integers
-    too, and "2 026" would be wrong. (In templates, count fields group themselves: COUNT_FIELDS.) Specs we do not understand are honoured as Python would.
+    too, and "2 026" would be wrong; in templates, count fields group themselves (COUNT_FIELDS).
+    Specs we do not understand are honoured as Python would.
     """
     match = _SPEC.match(spec)
     if match is None or match["type"] in ("c", "b", "o", "x", "X", "s"):
@@ -109,6 +121,33 @@ def flexible(value: float, lang: str | None = None, group: bool = True) -> str:
     return localize(text, lang)
 
 
+def unit_space(unit: str, lang: str | None = None) -> str:
+    """The no-break space that goes before `unit`: U+202F before % in French, else U+00A0."""
+    return NNBSP if unit.startswith("%") and _lang(lang) == "fr" else UNIT_SPACE
+
+
+def with_unit(number_text: str, unit: str, lang: str | None = None) -> str:
+    """`2,9` + `Wh` → `2,9 Wh`, the two never parted by a line break."""
+    return f"{number_text}{unit_space(unit, lang)}{unit}" if unit else number_text
+
+
+# A unit after a digit (or, in a template, after a field): ours (Wh, W, g, min, h, s, MB/Mo),
+# currency symbols and %, and a template's `{unit}` / `{currency}` field; "images", the unit of
+# the image reminders, only after a digit or `{n}` ("per {model} image" is no quantity). Never
+# before a letter or an apostrophe, so "{tool} s’est arrêté" and "5 minutes" are left alone.
+_BEFORE_UNIT = re.compile(
+    r"(?<=[\d}]) (?=(?P<unit>k?Wh|k?W|k?g|min|ms|h|s|[kMG]B|[kMG]o|[€$£¥₹₩%]"
+    r"|\{unit\}|\{currency\})(?![\w'’]))"
+    r"|(?:(?<=\d)|(?<=\{n\})) (?=images?(?![\w'’]))"
+)
+
+
+def keep_units(text: str, lang: str | None = None) -> str:
+    """Every plain space between a number and its unit made no-break (see the module's rule):
+    "2.9 Wh", "80 %", "0,25 €", "1 h 05 min" never wrap between the figure and what it counts."""
+    return _BEFORE_UNIT.sub(lambda m: unit_space(m["unit"] or "", lang), text)
+
+
 def long_date(day: date, lang: str | None = None, weekday: bool = True) -> str:
     """Tuesday 1 December 2026 / mardi 1er décembre 2026."""
     if _lang(lang) == "fr":
@@ -117,14 +156,6 @@ def long_date(day: date, lang: str | None = None, weekday: bool = True) -> str:
         return f"{_FR_DAYS[day.weekday()]} {text}" if weekday else text
     text = f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
     return f"{_EN_DAYS[day.weekday()]} {text}" if weekday else text
-
-
-_UNIT_SPACE = re.compile(r"(?<=\d) (?=(?:k?Wh|W|k?g|min|h|images?)\b|%|€|\$|£)")
-
-
-def keep_units(text: str) -> str:
-    """No line break between a number and its unit ("2.9 Wh", "80 %") in wrapped UI text."""
-    return _UNIT_SPACE.sub("\u00a0", text)
 
 
 def weekday(day: date, lang: str | None = None) -> str:

@@ -13,7 +13,9 @@ numeric fields in the language's style (`tray_app.system.fmt`): the same templat
 
 French typography is applied once, when the catalogue is read: the space before : ; ! ? » and
 after « becomes non-breaking and the apostrophe typographic (’), so translators type plain
-spaces and quotes, and a line never starts with ":".
+spaces and quotes, and a line never starts with ":". In every language, the English source
+included, the space between a number (or a numeric field) and its unit becomes non-breaking
+(`fmt.keep_units`: "{wh:.1f} Wh" never wraps between the figure and "Wh").
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import locale
 import os
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +101,19 @@ def catalogue(lang: str) -> dict[str, str]:
         merged.update(
             {k: v for k, v in data.items() if isinstance(v, str) and v and not k.startswith("@")}
         )
+    from tray_app.system.fmt import keep_units
+
     if lang == "fr":
         merged = {k: _french_typography(v) for k, v in merged.items()}
-    return merged
+    return {k: keep_units(v, lang) for k, v in merged.items()}
+
+
+@lru_cache(maxsize=4096)
+def _units(message: str, lang: str) -> str:
+    """A source string (English, or a missing entry) with a no-break space before its units."""
+    from tray_app.system.fmt import keep_units
+
+    return keep_units(message, lang)
 
 
 class Text(str):
@@ -132,13 +144,12 @@ def _text(message: str, lang: str) -> Text:
 
 
 def _(message: str) -> str:
-    """Translate `message` into the current language (identity for English or a missing entry).
+    """Translate `message` into the current language (English, or a missing entry: the source,
+    with a no-break space before its units).
 
     Typed `str` on purpose: callers use it as one (`text = _(...)`, then `text += ...`); at run
     time it is a `Text`, whose `.format()` localises numbers."""
-    if _language == "en":
-        return _text(message, "en")
-    return _text(catalogue(_language).get(message, message), _language)
+    return translate(message, _language)
 
 
 def plural_index(n: int, lang: str | None = None) -> int:
@@ -156,4 +167,5 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def translate(message: str, lang: str) -> str:
     """Translate into a given language regardless of the current one (used by tests and previews)."""
-    return _text(message if lang == "en" else catalogue(lang).get(message, message), lang)
+    found = None if lang == "en" else catalogue(lang).get(message)
+    return _text(found if found is not None else _units(message, lang), lang)

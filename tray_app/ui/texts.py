@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tray_app import APP_NAME
+from tray_app.system import fmt
 from tray_app.system.i18n import _, ngettext
 
 RELEASE_SHOWN_S = 600.0  # how long the menu keeps saying what the last "free" did
@@ -89,7 +90,11 @@ def idle_waste_line(waste: Any) -> str:
     from tray_app.reminders.equivalents import fmt_energy, fmt_number
 
     day_wh = waste.kwh_per_day * 1000.0
-    day = f"{fmt_number(day_wh / 1000, 1)} kWh" if round(day_wh) >= 1000 else fmt_energy(day_wh)
+    day = (
+        fmt.with_unit(fmt_number(day_wh / 1000, 1), "kWh")
+        if round(day_wh) >= 1000
+        else fmt_energy(day_wh)
+    )
     if waste.holding_mb is None:
         return _("{tool} idle, holding the GPU: +{watts} W, about {energy} a day if left").format(
             tool=waste.label, watts=fmt_number(waste.extra_w), energy=day)

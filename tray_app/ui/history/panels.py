@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app.system.fmt import count
+from tray_app.system.fmt import count, keep_units
 from tray_app.system.i18n import _, ngettext
 from tray_app.ui.history import format as fmt
 from tray_app.ui.history.curve import CurveWidget, Sample
@@ -275,8 +275,11 @@ class DetailPanel(QWidget):
             "co2": fmt.co2(s.get("co2_g"), approx),
             "cost": fmt.money(s.get("cost"), str(s.get("currency") or ""), approx),
             "model": s.get("model_name") or s.get("model_family") or "-",
+            # keep_units: reminders stored before numbers and their units were kept together
             "reminders": "\n".join(
-                f"{fmt.local_time(r['ts'], '%H:%M')} {r.get('message') or r.get('rule')}"
+                fmt.local_time(r["ts"], "%H:%M")
+                + " "
+                + keep_units(str(r.get("message") or r.get("rule")))
                 for r in reminders
             )
             or _("none"),
