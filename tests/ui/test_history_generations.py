@@ -93,7 +93,7 @@ def test_what_costs_what_is_read_when_shown_and_matches_the_store(window, qtbot)
     assert top.count == len(rows) and top.images == sum(g["images"] for g in rows)
     assert top.median_wh_per_image == pytest.approx(statistics.median(g["wh_per_image"] for g in rows))
     cells = [table.item(0, c).text() for c in range(table.columnCount())]
-    assert cells[3] == str(top.count)
+    assert cells[3] == f"{top.count:,}"  # a count, grouped as everywhere
     reference = cells[-1]
     if top.family == "sdxl":
         assert "AI Energy Score, H100, 2025" in reference

@@ -119,3 +119,19 @@ def test_columns_follow_the_sessions_command_and_speak_french(history_store):
         assert cell_text(model, row, "method") == "≈ estimé"
     finally:
         i18n.set_language("en")
+
+
+def test_image_counts_are_grouped_like_the_sessions_command(history_store):
+    sid = history_store.list_sessions(limit=1)[0]["id"]
+    history_store.update_session(sid, images=12345)
+    model = SessionTableModel(history_store)
+    model.reload()
+    row = find_row(model, lambda s: s["id"] == sid)
+    assert cell_text(model, row, "images") == "12,345"
+    assert cell_text(model, row, "id") == str(sid)  # an ID is no count
+    i18n.set_language("fr")
+    try:
+        model.reload()
+        assert cell_text(model, find_row(model, lambda s: s["id"] == sid), "images") == "12\u202f345"
+    finally:
+        i18n.set_language("en")

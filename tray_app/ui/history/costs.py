@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from tray_app.images.models import published_references
 from tray_app.store.generations import Group
+from tray_app.system.fmt import count
 from tray_app.system.i18n import _, ngettext
 from tray_app.ui.history import generations_text as gt
 
@@ -100,8 +101,8 @@ class CostsView(QWidget):
                 "model": gt.family_label(g.family),
                 "size": gt.size_text(g.width, g.height),
                 "steps": "?" if g.steps is None else str(g.steps),
-                "generations": str(g.count),
-                "images": str(g.images),
+                "generations": count(g.count),
+                "images": count(g.images),
                 "wh": gt.wh(g.median_wh_per_image, approx),
                 "seconds": gt.seconds(g.median_s_per_image),
                 "reference": "\n".join(gt.reference_text(r) for r in refs),

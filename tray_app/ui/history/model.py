@@ -15,6 +15,7 @@ from PySide6.QtGui import QFont
 
 from tray_app.store import Store
 from tray_app.store import queries as q
+from tray_app.system.fmt import count
 from tray_app.system.i18n import _
 from tray_app.ui.history import format as fmt
 
@@ -64,7 +65,7 @@ def cell(key: str, s: dict[str, Any]) -> str:
     if key == "status":
         return fmt.status_label(s.get("status"))
     if key == "images":
-        return "-" if s.get("images") is None else str(s["images"])
+        return "-" if s.get("images") is None else count(s["images"])
     if key == "wh_per_image":
         return "-" if s.get("wh_per_image") is None else fmt.number(s["wh_per_image"], 1, approx)
     if key == "co2":

@@ -333,7 +333,7 @@ class GenerationList(QTreeWidget):
             item = QTreeWidgetItem(
                 [
                     fmt.local_time(g["end_ts"], "%H:%M:%S"),
-                    str(g.get("images") or 0),
+                    count(g.get("images") or 0),
                     gt.wh(g.get("total_wh"), approx),
                     gt.wh(g.get("wh_per_image"), approx) if g.get("images") else "-",
                     gt.seconds(g.get("duration_s")),
