@@ -173,3 +173,21 @@ def test_the_whole_app_bills_the_gpu_to_the_gpu_tool_and_cpu_time_to_whoever_use
     machine_cpu_wh = 50.0 * (gpu_s["end_ts"] - gpu_s["start_ts"]) / 3600  # at most
     assert gpu_s["cpu_wh"] + cpu_s["cpu_wh"] < machine_cpu_wh
     assert truth_wh < gpu_s["machine_wh"] < truth_wh + machine_cpu_wh
+
+
+def test_in_a_pid_namespace_of_its_own_the_tool_shares_the_gpu_instead_of_getting_none(
+        fake_nvml, gpu, isolated_dirs, monkeypatch):  # fmt: skip
+    # In a container or Flatpak the driver names the tool by its host PID, which this app
+    # cannot match: the tool would get 0 Wh of a GPU it kept busy. The list is set aside.
+    from tray_app.measure import pidns
+
+    monkeypatch.setattr("tray_app.measure.sensors.nvml.in_nested_pid_namespace", lambda: True)
+    monkeypatch.setattr(pidns, "in_nested_pid_namespace", lambda: True)
+    host_pid = 987_654  # what the driver lists; the app sees the tool as 1111
+    rig = fake_nvml(FakeGpu(trace=steady(300.0), processes=[FakeProcess(host_pid, used_mb=6000)]))
+    with Store.open() as store:
+        (comfy,), span = run(rig, gpu, store, COMFY)
+    assert comfy["gpu_wh"] * 3600 == pytest.approx(300.0 * span, rel=0.02)
+    assert comfy["gpu_attribution"] == GPU_UNAVAILABLE
+    assert gpu[0].describe()["pid_namespace"] is True
+    assert gpu[0].describe()["process_list"] is False

@@ -108,7 +108,12 @@ def render(r: dict[str, Any]) -> str:
             limit_txt = _(", power limit {w:.0f} W").format(w=limit) if limit else ""
             lines.append(f"  • {g.get('name')}: {energy}{limit_txt}")
             # How its energy can be split between programs (only NVML GPUs say).
-            if g.get("process_list") is False:
+            if g.get("process_list") is False and g.get("pid_namespace"):
+                lines.append("    " + _("this app runs in a container or sandbox of its own (a PID "
+                                          "namespace): the driver's list of programs cannot be "
+                                          "matched with yours, so sessions share this GPU "
+                                          "equally"))
+            elif g.get("process_list") is False:
                 lines.append("    " + _("the driver gives no list of the programs using it: "
                                           "sessions share this GPU equally"))
             elif g.get("process_utilisation") is False:

@@ -47,6 +47,7 @@ from typing import Any
 
 import pynvml
 
+from tray_app.measure.pidns import in_nested_pid_namespace
 from tray_app.measure.sensors.base import Discovery, GpuProcess, Kind, Method, Reading
 from tray_app.system.i18n import _
 from tray_app.system.paths import ENV_NVML_LIBRARY
@@ -443,6 +444,8 @@ class NvmlGpuSensor:
             "note": self.note,
             # False: sessions share this GPU equally ("shared (process list unavailable)").
             "process_list": self._procs is not None,
+            # True: the list is not used because this app runs in its own PID namespace.
+            "pid_namespace": in_nested_pid_namespace(),
             # False: programs holding this GPU together are counted equally, not by their use.
             "process_utilisation": self.process_utilisation,
         }
@@ -669,6 +672,14 @@ class NvmlGpuSensor:
         also refreshes `_pids` and `_process_mb`."""
         if t - self._pids_t < PIDS_TTL_S:
             return self._procs
+        if in_nested_pid_namespace():
+            # The driver's PIDs are the host's, ours are not: the list cannot be matched, so it
+            # is not read at all (measure/pidns.py). Sessions share the GPU, labelled so.
+            self._procs = self._pids = self._process_mb = None
+            self._processes_cache = None
+            self._pids_t = t
+            self._read_memory()
+            return None
         memory: dict[int, float | None] = {}
         answered = False
         for kind in ("Compute", "Graphics"):
@@ -692,9 +703,12 @@ class NvmlGpuSensor:
         self._pids_t = t
         # The board's used memory moves with its processes: refreshed with their list, not
         # every tick (nothing per tick needs it; one driver call less a second).
+        self._read_memory()
+        return self._procs
+
+    def _read_memory(self) -> None:
         used = self._session.call("nvmlDeviceGetMemoryInfo", self._handle, key=self.index)
         self._memory_mb = None if isinstance(used, Unavailable) else used.used / _MIB
-        return self._procs
 
     def _processes(self, t: float) -> tuple[GpuProcess, ...] | None:
         procs = self._running(t)
