@@ -161,8 +161,7 @@ class RuleNotes(QWidget):
             self.use_button.setVisible(False)
 
     def value_text(self, value: float) -> str:
-        unit = self.option.unit_text()
-        return f"{fmt.flexible(value)} {unit}".strip()
+        return fmt.with_unit(fmt.flexible(value), self.option.unit_text())
 
     def use(self) -> None:
         if isinstance(self.suggested, p.Suggestion):
