@@ -125,12 +125,13 @@ class Attributor:
         ongoing = snap.cpu_times is not None and snap.cpu_times is prev.cpu_times
         cpu = None if ongoing else self._cpu_seconds(prev.cpu_times, snap.cpu_times, tools)
         windows: dict[str, tuple[float, float]] = {}
-        keys = frozenset(p.key for p in tools)
+        keys = self._window_keys
+        if not ongoing:
+            keys = frozenset(p.key for p in tools)
         # A session that opened within the window was not there for all of it: this window
         # is then this interval alone for everyone (the next ones are whole again).
         whole = keys <= self._window_keys
-        if not ongoing:
-            self._window_keys = keys
+        self._window_keys = keys
         for src in snap.sources:  # the floor is learned whether a session is open or not
             if src.kind is Kind.CPU:
                 self._learn_floor(src, None if cpu is None else cpu[1])
@@ -152,7 +153,7 @@ class Attributor:
             else:
                 self._split_cpu(src, prev, dt, cpu, tools, out, windows.get(src.source))
         # Manual sessions (and every session when attribution is off) share what is left.
-        for src in snap.sources:
+        for src in snap.sources if others else ():
             left = 1.0 - sum(out[p.key].fractions.get(src.source, 0.0) for p in tools)
             users = [p for p in others
                      if p.manual or src.kind is Kind.CPU or holds(src, p.pids, p.gpu_indices)]

@@ -151,6 +151,7 @@ class SessionTracker:
         self._dormant: set[tuple[str, int]] = set()  # split for idleness, tool still running
         self._tools: dict[tuple[str, int], ToolSeen] = {}
         self._prev: Snapshot | None = None
+        self._parties: list[Party] | None = None  # what the split needs, made again on change
         self._baseline: dict[str, float] = {}  # learned idle power per GPU source
         self._baseline_name: dict[str, str] = {}  # the board each floor was learned on
         self._saved_floors: dict[str, tuple[str, float]] = {}  # from an earlier run, unused yet
@@ -158,6 +159,7 @@ class SessionTracker:
 
     # ---- inputs ---------------------------------------------------------------------------
     def set_tools(self, tools: Iterable[ToolSeen], now: float) -> None:
+        self._parties = None  # pids may have changed
         """The tools running now (from the detector, every few seconds)."""
         current = {(t.tool, t.pid): t for t in tools}
         for key in list(self.sessions):
@@ -211,9 +213,10 @@ class SessionTracker:
         # Once per snapshot, whatever the number of sessions: the floor must not learn faster
         # because two tools share a GPU.
         self._learn_baseline(snap.sources)
-        shares = self.attributor.split(prev, snap, [
-            Party(key, frozenset(s.pids), s.gpu_indices, s.manual) for key, s in self.sessions.items()
-        ])
+        if self._parties is None:
+            self._parties = [Party(key, frozenset(s.pids), s.gpu_indices, s.manual)
+                             for key, s in self.sessions.items()]
+        shares = self.attributor.split(prev, snap, self._parties)
         machine_j = sum(
             max(0.0, src.energy_j - before[src.source].energy_j)
             for src in snap.sources if src.source in before
@@ -386,6 +389,7 @@ class SessionTracker:
 
     # ---- open/close -------------------------------------------------------------------------
     def _open(self, key: tuple[str, int], tool: ToolSeen, now: float, manual: bool = False) -> None:
+        self._parties = None
         pids = _pids_of(tool)
         sid = self.store.open_session(tool.tool, tool.exe_name, list(pids),
                                       sorted(tool.gpu_indices), now, manual=manual)
@@ -396,6 +400,7 @@ class SessionTracker:
         )
 
     def _close(self, key: tuple[str, int], end_ts: float) -> None:
+        self._parties = None
         s = self.sessions.pop(key)
         s.last_ts = max(s.start_ts, end_ts)
         totals = s.totals()

@@ -307,15 +307,17 @@ class _Utilization(ctypes.Structure):
     _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
 
 
-class _UtilCall:
-    """nvmlDeviceGetUtilizationRates with its answer's buffer made once."""
+class _DirectCall:
+    """One NVML getter with its answer's buffer made once (nvmlDeviceGetUtilizationRates,
+    nvmlDeviceGetPowerUsage): `fn(handle, ref)` fills `value`. Raises NVMLError when the driver
+    lacks the function."""
 
     __slots__ = ("fn", "value", "ref")
 
-    def __init__(self) -> None:
-        self.fn = pynvml._nvmlGetFunctionPointer("nvmlDeviceGetUtilizationRates")  # noqa: SLF001
-        self.value = _Utilization()
-        self.ref = ctypes.byref(self.value)
+    def __init__(self, name: str, value: Any) -> None:
+        self.fn = pynvml._nvmlGetFunctionPointer(name)  # noqa: SLF001 - pynvml's cached lookup
+        self.value = value
+        self.ref = ctypes.byref(value)
 
 
 class _FieldCall:
@@ -379,7 +381,8 @@ class NvmlGpuSensor:
         self.power_source: str | None = "instant"
         self._fields: _FieldCall | None = None  # counter + power in one call (see _read_fields)
         self._fields_usable = True
-        self._util: _UtilCall | None = None
+        self._util: _DirectCall | None = None
+        self._usage: _DirectCall | None = None  # nvmlDeviceGetPowerUsage, where it is the source
         self._util_usable = True
         self._energy_field = True  # False once field 83 did not answer: the function is asked
         self._usage_is_average = self._power_usage_is_average()
@@ -565,7 +568,7 @@ class NvmlGpuSensor:
         u = self._util
         if u is None and self._util_usable:
             try:
-                u = self._util = _UtilCall()
+                u = self._util = _DirectCall("nvmlDeviceGetUtilizationRates", _Utilization())
             except pynvml.NVMLError:
                 self._util_usable = False
         if u is not None:
@@ -580,6 +583,15 @@ class NvmlGpuSensor:
         return float(util.gpu)
 
     def _usage_power(self, remember: bool = True) -> tuple[float | None, float | None]:
+        u = self._usage
+        if u is None and remember and self.power_source == "average":  # the source for good
+            try:
+                u = self._usage = _DirectCall("nvmlDeviceGetPowerUsage", ctypes.c_uint())
+            except pynvml.NVMLError:
+                pass  # the funnel says why, below
+        if u is not None and u.fn(self._handle, u.ref) == pynvml.NVML_SUCCESS:
+            watts = u.value.value / 1000.0
+            return watts, (watts if self._usage_is_average else None)
         answer = self._session.call("nvmlDeviceGetPowerUsage", self._handle, key=self.index)
         if isinstance(answer, Unavailable):
             if answer.permanent and remember:
