@@ -99,8 +99,13 @@ class IdleWasteDetector:
     ) -> tuple[IdleWaste, ...]:
         """One step per snapshot. `generating`: what a tool's own queue says (absent = it does
         not tell). Returns, and keeps in `current`, the tools wasting now (due or not yet)."""
-        tools = list(tools)
         gpus = [s for s in sources if s.kind is Kind.GPU]
+        if gpus and all(g.busy for g in gpus):
+            # Every GPU works (most ticks of a session): nobody idles, no floor is learned.
+            self._since.clear()
+            self.current = ()
+            return self.current
+        tools = list(tools)
         tool_pids = {p for t in tools for p in (t.pids or (t.pid,))}
         self._learn_floor(gpus, tool_pids)
         wasting: list[IdleWaste] = []

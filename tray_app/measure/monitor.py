@@ -304,26 +304,22 @@ class Monitor:
         for src in self._sources:
             r = src.acc.last
             sensor = src.sensor
-            fast = fast or (r is not None and src.fast(r.t))
-            states.append(
-                SourceState(
-                    source=sensor.source,
-                    kind=sensor.kind,
-                    label=sensor.label,
-                    method=sensor.method,
-                    power_w=None if (r is None or paused) else r.power_w,
-                    energy_j=src.acc.energy_j,
-                    unknown_s=src.acc.unknown_s,
-                    utilisation_pct=None if r is None else r.utilisation_pct,
-                    power_limit_w=None if r is None else r.power_limit_w,
-                    pids=None if r is None else r.pids,
-                    process_memory_mb=None if r is None else r.process_memory_mb,
-                    processes=None if r is None else r.processes,
-                    busy=None if r is None else r.busy,
-                    error=None if r is None else r.error,
-                    seconds_by_method=tuple(sorted(src.acc.seconds_by_method.items())),
-                )
-            )
+            acc = src.acc
+            by_method = acc.seconds_by_method
+            methods = tuple(by_method.items()) if len(by_method) < 2 else tuple(sorted(by_method.items()))
+            if r is None:
+                state = SourceState(sensor.source, sensor.kind, sensor.label, sensor.method, None,
+                                    acc.energy_j, acc.unknown_s, seconds_by_method=methods)
+            else:
+                fast = fast or src.fast(r.t)
+                # Positional, in the field order: a frozen dataclass's keyword path costs more.
+                state = SourceState(
+                    sensor.source, sensor.kind, sensor.label, sensor.method,
+                    None if paused else r.power_w, acc.energy_j, acc.unknown_s,
+                    r.utilisation_pct, r.power_limit_w, r.pids, r.process_memory_mb,
+                    r.processes, r.busy, r.error, methods,
+                )  # fmt: skip
+            states.append(state)
         # Read right after the sensors, so CPU time and energy cover the same window.
         cpu = None
         if not paused and self._processes is not None:
