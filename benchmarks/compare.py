@@ -98,14 +98,19 @@ OBSERVATIONS = (
     "Our monitor reads the counter once a second where there is one while a session is open, "
     "and every 5 s with no tool running (its idle cadence: the 'no tool running' row). Without "
     "a counter, on Ampere and later, it reads once a second too and chains the board's 1 s power "
-    "averages, which tile the time. Before Ampere (no counter, no average) it reads at ~7 Hz for "
-    "0.6 s after each power step, every 0.3 s while the board is busy and its power still, every "
-    "0.5 s for 8 s after activity, then once a second: the start of an image after a long pause "
-    "is seen up to one second late and bridged by the trapezoid rule, the expected source of its "
-    "remaining error on the pre-Ampere traces. That fast path is still its costliest case. "
+    "averages, which tile the time. Before Ampere (no counter, no average) it reads every 0.3 s "
+    "while the board is busy, every 0.5 s for 8 s after activity, at ~7 Hz only while the power "
+    "keeps stepping (a step within 1.2 s of the previous one), then once a second; a read due "
+    "within 0.2 s of a snapshot takes it along. The start of an image after a long pause is seen "
+    "up to one second late and bridged by the trapezoid rule, the expected source of its "
+    "remaining error on the pre-Ampere traces. That path is still its costliest case. "
+    "Counter and power come in one nvmlDeviceGetFieldValues call (field 83 with 186/185), the "
+    "tools' CPU times are read every 5 s. "
     "Our processes run in PID namespaces of their own (benchmarks/compare_lib/isolation.py), "
     "with a fake ComfyUI beside the session ones, so other jobs on a shared machine cannot open "
-    "sessions in them.",
+    "sessions in them. Inside a PID namespace the app sets the driver's process list aside "
+    "(it names host PIDs): the session's GPU share is then the honest fallback, one session "
+    "here, the whole GPU.",
 )
 
 

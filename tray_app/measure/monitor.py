@@ -3,16 +3,21 @@
 Sampling is adaptive per source. Counter-backed sources (NVML total energy, RAPL) are read at
 the snapshot interval: the counter carries the energy, the reading only refreshes the display.
 So are sources that report a trailing average over a known window (NVML power on Ampere+):
-consecutive windows tile the time. A source with neither is sampled fast (~7 Hz) right after its
-power moves, every 0.3 s while it holds still within a generation and every 0.5 s in the pause
-after one (the edges of the bursts are what the trapezoid needs; a plateau needs fewer points),
-and at the snapshot interval once idle.
+consecutive windows tile the time. A source with neither is read every 0.3 s while it works and
+every 0.5 s in the pause after a generation (the edges of the bursts are what the trapezoid
+needs; a plateau needs few points), fast (~7 Hz) only while its power keeps moving (a step
+within 1.2 s of the previous one: sub-second bursts), and at the snapshot interval once idle.
+A read due just before a snapshot takes the snapshot along (one wake-up).
+
+The tools' CPU times (for splitting the CPU's energy) are counters too: read every 5 s, and at
+once when the watched processes change; the attribution splits each such window.
 
 Two snapshot cadences: the base interval (1 s) while something is measured for a session, and
 the idle interval (5 s, the tool detection cadence) when the engine says nothing runs
 (`set_idle`). Counters keep idle energy exact; the wake-ups, not the reads, are what a
 background process pays for. No fast sampling in the idle cadence: a busy board without
-counter is read once a second until a tool is detected (its session starts with the fast path). `wake()` takes a snapshot at once (a command from the UI).
+counter is read once a second until a tool is detected (its session starts with the fast path).
+`wake()` takes a snapshot at once (a command from the UI).
 """
 
 from __future__ import annotations
