@@ -79,8 +79,9 @@ def attribution_explanation(gpu: str | None, cpu: str | None) -> str:
                 "GPU: only the GPUs its processes used, shared equally with the other programs "
                 "there (the driver does not say how much each one used)."),
             labels.GPU_UNAVAILABLE: _(
-                "GPU: shared equally between the sessions: the driver gives no list of the "
-                "programs using it (process list unavailable)."),
+                "GPU: shared equally between the sessions: the driver's list of the programs "
+                "using it was not available, or could not be matched from a container or "
+                "sandbox (process list unavailable)."),
             labels.WHOLE_MACHINE: _("GPU: the whole GPU, not split by program."),
         }.get(gpu, UNKNOWN))
     if cpu is not None:
