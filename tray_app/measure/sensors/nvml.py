@@ -293,16 +293,6 @@ class _FieldValue(ctypes.Structure):
     _fields_ = pynvml.c_nvmlFieldValue_t._fields_
 
 
-_MEMBER_OF = {  # nvmlValueType_t -> the member of the union that holds the number
-    pynvml.NVML_VALUE_TYPE_DOUBLE: "dVal",
-    pynvml.NVML_VALUE_TYPE_UNSIGNED_INT: "uiVal",
-    pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG: "ulVal",
-    pynvml.NVML_VALUE_TYPE_UNSIGNED_LONG_LONG: "ullVal",
-    pynvml.NVML_VALUE_TYPE_SIGNED_LONG_LONG: "sllVal",
-    pynvml.NVML_VALUE_TYPE_SIGNED_INT: "siVal",
-}
-
-
 class _Utilization(ctypes.Structure):
     _fields_ = [("gpu", ctypes.c_uint), ("memory", ctypes.c_uint)]
 
@@ -552,15 +542,15 @@ class NvmlGpuSensor:
             if values[0].nvmlReturn != pynvml.NVML_SUCCESS:
                 self._energy_field = False  # from now on the counter comes from its function
                 return None
-            counter = int(getattr(values[0].value, _MEMBER_OF.get(values[0].valueType, "ullVal")))
+            counter = int(getattr(values[0].value, _VALUE_MEMBER.get(values[0].valueType, "ullVal")))
             first = 1
         instant, average = values[first], values[first + 1]
         if instant.nvmlReturn != pynvml.NVML_SUCCESS:
             return None  # the funnel's _read_power asks again and decides the source
-        watts = getattr(instant.value, _MEMBER_OF.get(instant.valueType, "uiVal")) / 1000.0
+        watts = getattr(instant.value, _VALUE_MEMBER.get(instant.valueType, "uiVal")) / 1000.0
         if average.nvmlReturn != pynvml.NVML_SUCCESS:
             return counter, watts, None
-        return counter, watts, getattr(average.value, _MEMBER_OF.get(average.valueType, "uiVal")) / 1000.0
+        return counter, watts, getattr(average.value, _VALUE_MEMBER.get(average.valueType, "uiVal")) / 1000.0
 
     def _read_util(self) -> float | None:
         """GPU utilisation in %, None when unknown. One driver call through a buffer made once;
