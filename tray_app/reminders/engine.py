@@ -444,11 +444,9 @@ def load_engine(
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
     except ValueError as exc:
-        aside = path.with_name(path.name + ".corrupt")
-        try:
-            path.replace(aside)
-        except OSError:
-            aside = path
+        from tray_app.system.atomic import set_aside
+
+        aside = set_aside(path)
         return ReminderEngine(settings, clock, tz), _(
             "The reminder memory {path} was damaged ({error}) and was set aside as {aside}. Reminders start afresh; you can delete that file."
         ).format(path=path, error=exc, aside=aside)

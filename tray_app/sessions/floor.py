@@ -45,11 +45,9 @@ def load_floors(path: Path) -> tuple[Floors, str | None]:
         log.warning("could not read %s: %s", path, exc)
         return {}, None  # unreadable: learned afresh, and the save will say what is wrong
     except ValueError as exc:
-        aside = path.with_name(path.name + ".corrupt")
-        try:
-            path.replace(aside)
-        except OSError:
-            aside = path
+        from tray_app.system.atomic import set_aside
+
+        aside = set_aside(path)
         return {}, _(
             "The learned idle power of your GPUs {path} was damaged ({error}) and was set aside as {aside}; it is learned again."
         ).format(path=path, error=exc, aside=aside)

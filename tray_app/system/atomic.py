@@ -92,3 +92,14 @@ def write_private(target: Path | str, write: Callable[[TextIO], None]) -> None:
     buffer = io.StringIO(newline="")
     write(buffer)
     atomic_write(target, buffer.getvalue(), make_dirs=False)  # a folder the user named exists
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged state file out of the way as `<name>.corrupt`, kept for the user to look
+    at; returns where it now is (`path` itself when it could not be moved)."""
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        path.replace(aside)
+    except OSError:
+        return path
+    return aside
