@@ -196,7 +196,7 @@ class SettingsDialog(QDialog):
         self.autostart = autostart if autostart is not None else _default_autostart()
         self.loaded = load_settings()
         self.fields: dict[str, Field] = {}
-        self.labels: dict[str, QLabel] = {}  # the row label, greyed with its field
+        self.labels: dict[str, QLabel] = {}  # a labelled field's label, greyed with it
         self.messages: dict[str, QLabel] = {}  # hint or error under each field
         self.inline: set[str] = set()  # keys edited inside a sentence: ranges in tooltips
         self.sentences: dict[str, SentenceRow] = {}  # by owner key
@@ -313,7 +313,6 @@ class SettingsDialog(QDialog):
             page.addWidget(row)
             for key in keys:
                 self.inline.add(key)
-                self.labels[key] = row.words[0] if row.words else QLabel()
                 field = self.fields[key]
                 field.widget.setToolTip(" ".join(p for p in (key, field.hint()) if p))
                 page.addWidget(self._message(key))

@@ -17,8 +17,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from tray_app.config.schema import Option
-from tray_app.config.settings import typed
+from tray_app.config.schema import Option, SettingError
+from tray_app.config.settings import TypedSettings, typed
 from tray_app.reminders import past as p
 from tray_app.reminders.equivalents import equivalents
 from tray_app.reminders.past_text import (
@@ -53,7 +53,7 @@ class RuleNotes(QWidget):
         self.clock = clock
         self.energy = rule.unit == "Wh" or self.option.unit == "Wh"
         self.suggested: p.Suggestion | p.TooFew | None = None
-        self._values: dict[str, Any] = {}
+        self._settings: TypedSettings = typed({})  # the values on screen, from refresh()
 
         self.equivalents = style.hint_label()
         self.past = style.hint_label()
@@ -85,58 +85,46 @@ class RuleNotes(QWidget):
         """A rule whose threshold is its setting's value, with a history to draw it from."""
         return self.rule.step is None and self.rule.past is not None
 
-    def _threshold(self, values: dict[str, Any]) -> float | None:
-        try:
-            raw = self.field.value()
-        except Exception:  # noqa: BLE001 - a field being typed in: keep the last words
-            return None
-        if self.rule.step is not None:
-            return self.rule.step
-        return float(raw)
-
     def _series(self) -> p.Series | None:
         if self.history.past is None or self.rule.past is None:
             return None
-        return self.rule.past(self.history.past, typed(self._values))
+        return self.rule.past(self.history.past, self._settings)
 
     def refresh(self, values: dict[str, Any]) -> None:
         """Re-word everything for the values now on screen (cheap: no store access)."""
-        self._values = values
-        threshold = self._threshold(values)
-        if threshold is None:
-            return
-        setting = float(self.field.value())
+        try:
+            setting = float(self.field.value())
+        except SettingError:
+            return  # a field being typed in: keep the last words
+        threshold = self.rule.step if self.rule.step is not None else setting
+        self._settings = on_screen = typed(values)
         if self.energy:
-            on_screen = typed(values)
             eq = equivalents(setting, on_screen.phone_charge_wh, on_screen.carbon_g_per_kwh,
                              on_screen.price_per_kwh, on_screen.currency)  # fmt: skip
             text = _("That is {equivalents}.").format(equivalents=eq.text)
             # "€0.25/kWh" and "13 Wh" stay whole when the line wraps
             self.equivalents.setText(fmt.keep_units(text.replace("/", "/\u2060")))
-        self.past.setText(fmt.keep_units(self._past_text(threshold, setting)))
-        self.past.setVisible(bool(self.past.text()))
         series = self._series()
+        self.past.setText(fmt.keep_units(self._past_text(series, threshold, setting)))
+        self.past.setVisible(bool(self.past.text()))
         self.suggest_button.setVisible(self.can_suggest and bool(series and series.occasions))
         self.past.setToolTip("" if series and series.occasions else sources_text())
-        if self.suggested is not None and isinstance(self.suggested, p.Suggestion):
-            if self.suggested.value == setting:
-                self._hide_proposal()  # applied (by "Use" or by hand): nothing left to offer
+        if isinstance(self.suggested, p.Suggestion) and self.suggested.value == setting:
+            self._hide_proposal()  # applied (by "Use" or by hand): nothing left to offer
 
-    def _past_text(self, threshold: float, setting: float) -> str:
+    def _past_text(self, series: p.Series | None, threshold: float, setting: float) -> str:
         if self.rule.past is None:
             return ""
         if self.history.problem:
             return _("Your history could not be read: {problem}").format(
                 problem=self.history.problem
             )
-        series = self._series()
         if series is None:
             return ""
         if not series.occasions:
             return no_history_text(setting if self.energy else None)
         now = self.history.past.now if self.history.past else self.clock()
-        hour = typed(self._values).day_start_hour
-        return would_have_text(p.would_have(series, threshold), now, hour)
+        return would_have_text(p.would_have(series, threshold), now, self._settings.day_start_hour)
 
     # -- suggestion -----------------------------------------------------------------------------
     def suggest(self) -> None:
