@@ -22,27 +22,10 @@ VIEWS = ("detail-en", "costs-en", "detail-fr", "costs-fr", "costs-dark")
 @pytest.mark.xvfb
 @pytest.mark.slow
 def test_generation_views_are_painted_on_a_real_display(tmp_path):
-    if shutil.which("import") is None or shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb and ImageMagick's import")
-    from tests.fixtures.xvfb import XDesktop, XDesktopMissing
+    from tests.fixtures.xvfb import run_shots_child, shots_display
 
-    try:
-        desktop = XDesktop("1280x900x24").start()
-    except XDesktopMissing as exc:
-        pytest.skip(str(exc))
-    try:
-        env = desktop.env(
-            PYTHONPATH=str(ROOT),
-            LANGUAGE="en",
-            RAISON_GARDER_DATA_DIR=str(tmp_path / "data"),
-            RAISON_GARDER_CONFIG_DIR=str(tmp_path / "config"),
-        )
-        proc = subprocess.run(
-            [sys.executable, "-m", "tests.ui.test_generation_shots", str(tmp_path / "shots")],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
-        )
-    finally:
-        desktop.stop()
+    with shots_display() as desktop:
+        proc = run_shots_child(desktop, "tests.ui.test_generation_shots", tmp_path, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = Path(os.environ.get("RG_SHOTS_DIR", "/tmp/rg-shots/generations"))
     out.mkdir(parents=True, exist_ok=True)

@@ -32,30 +32,14 @@ def shot_name(lang: str, theme: str, scale: str, history: str) -> str:
 @pytest.mark.xvfb
 @pytest.mark.slow
 def test_the_reminders_tab_is_painted_in_both_languages_themes_and_sizes(tmp_path):
-    if shutil.which("import") is None or shutil.which("Xvfb") is None:
-        pytest.skip("needs Xvfb and ImageMagick's import")
-    from tests.fixtures.xvfb import XDesktop, XDesktopMissing
+    from tests.fixtures.xvfb import run_shots_child, shots_display
     from tests.ui.test_history_shots import _changed, _luma, _pixels
 
-    try:
-        desktop = XDesktop("1920x1200x24").start()
-    except XDesktopMissing as exc:
-        pytest.skip(str(exc))
-    try:
+    with shots_display("1920x1200x24") as desktop:
         for scale, factor in SCALES.items():
-            env = desktop.env(
-                PYTHONPATH=str(ROOT), LANGUAGE="en", QT_SCALE_FACTOR=factor,
-                RAISON_GARDER_DATA_DIR=str(tmp_path / "data"),
-                RAISON_GARDER_CONFIG_DIR=str(tmp_path / f"config-{scale}"),
-            )  # fmt: skip
-            proc = subprocess.run(
-                [sys.executable, "-m", "tests.ui.test_settings_shots", str(tmp_path / "shots"),
-                 scale],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
-            )  # fmt: skip
+            proc = run_shots_child(desktop, "tests.ui.test_settings_shots", tmp_path, scale,
+                                   timeout=180, config=f"config-{scale}", QT_SCALE_FACTOR=factor)  # fmt: skip
             assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    finally:
-        desktop.stop()
     SHOTS_DIR.mkdir(parents=True, exist_ok=True)
     for whole in (tmp_path / "shots").glob("*-whole.png"):  # every row of the tab, for review
         shutil.copyfile(whole, SHOTS_DIR / whole.name)
