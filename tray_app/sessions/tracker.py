@@ -14,7 +14,8 @@ whole machine drew while it was open (`machine_wh`), and how its parts were attr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -156,6 +157,7 @@ class SessionTracker:
         self._baseline_name: dict[str, str] = {}  # the board each floor was learned on
         self._saved_floors: dict[str, tuple[str, float]] = {}  # from an earlier run, unused yet
         self.closed: list[tuple[int, dict[str, Any]]] = []  # (id, totals), drained by the engine
+        self._held_rows: dict[int, list[tuple]] | None = None  # see samples_together()
 
     # ---- inputs ---------------------------------------------------------------------------
     def set_tools(self, tools: Iterable[ToolSeen], now: float) -> None:
@@ -199,6 +201,18 @@ class SessionTracker:
             self._close(key, s.last_ts if now is None else now)
 
     # ---- the per-snapshot step --------------------------------------------------------------
+    @contextmanager
+    def samples_together(self) -> Iterator[None]:
+        """Updates inside hand their samples to the store at the end, one call per session (the
+        engine's batches of snapshots: one write, and the store's commit rule sees them all)."""
+        self._held_rows = {}
+        try:
+            yield
+        finally:
+            held, self._held_rows = self._held_rows, None
+            for sid, rows in held.items():
+                self.store.add_samples(sid, rows)
+
     def update(self, snap: Snapshot) -> None:
         prev, self._prev = self._prev, snap
         if prev is None or snap.paused or prev.paused:
@@ -349,7 +363,11 @@ class SessionTracker:
             # (what recovery integrates after a crash) would begin one interval late.
             s.sampled = True
             rows.insert(0, (now - dt, *self._powers(srcs, before, share.fractions), int(active)))
-        self.store.add_samples(s.id, rows)
+        held = self._held_rows
+        if held is None:
+            self.store.add_samples(s.id, rows)
+        else:
+            held.setdefault(s.id, []).extend(rows)
         if now - s.last_update_ts >= UPDATE_EVERY_S:
             s.last_update_ts = now
             self.store.update_session(s.id, end_ts=now, **s.totals())
@@ -402,6 +420,9 @@ class SessionTracker:
     def _close(self, key: tuple[str, int], end_ts: float) -> None:
         self._parties = None
         s = self.sessions.pop(key)
+        rows = self._held_rows.pop(s.id, None) if self._held_rows is not None else None
+        if rows:  # its last samples go in before it is closed
+            self.store.add_samples(s.id, rows)
         s.last_ts = max(s.start_ts, end_ts)
         totals = s.totals()
         self.store.close_session(s.id, s.last_ts, "complete", **totals)
