@@ -107,6 +107,9 @@ def _run_default(args: argparse.Namespace) -> int:
         from tray_app.commands import monitor
 
         return monitor.run(monitor.default_args())
+    from tray_app.ui.qt_import import forget_module_sources
+
+    forget_module_sources()  # before the tray's imports: ~7 MiB less RSS (see that module)
     from tray_app.ui.app import run_tray
 
     return run_tray(args)

@@ -15,7 +15,6 @@ the image data only, keep the model name, size and steps, and drop the prompt at
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -25,6 +24,11 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+try:  # hashlib's own blake2b, without hashlib loading OpenSSL's libcrypto (3 MiB of RSS)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 from tray_app.images.models import (
     ImageMeta,
@@ -292,7 +296,7 @@ def _parse_json_meta(text: str) -> ImageMeta | None:
 
 def path_key(path: str) -> str:
     """A short stable key for an image file that does not reveal its name."""
-    return hashlib.blake2b(os.fsencode(path), digest_size=8).hexdigest()
+    return blake2b(os.fsencode(path), digest_size=8).hexdigest()
 
 
 def is_image_name(name: str) -> bool:
