@@ -14,7 +14,6 @@ translated when shown (`Option.describe()`), so a language change needs no re-im
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import math
@@ -528,6 +527,8 @@ GROUPS: frozenset[str] = frozenset(
 
 
 def close_matches(key: str) -> list[str]:
+    import difflib  # only for a mistyped key: not in every process's start-up
+
     return difflib.get_close_matches(key, list(OPTIONS), n=3, cutoff=0.6)
 
 

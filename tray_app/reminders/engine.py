@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
@@ -326,6 +325,8 @@ class ReminderEngine:
             mem.tips_given += 1
         else:
             scope_said[TIP_PREFIX + wording.tip_key] = 1
+        import uuid  # here, not at start-up: uuid pulls in platform, and most runs never remind
+
         return Reminder(
             id=str(uuid.uuid4()),
             ts=now,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from statistics import median
 from typing import Any
 
 from tray_app.store.sessions import iso_utc
@@ -108,6 +107,8 @@ class Group:
 def groups(conn: sqlite3.Connection, since: float | None = None) -> list[Group]:
     """Group generations by family x size x steps, most images first. Medians, not means: one
     prompt that also loaded a model must not make a whole setting look expensive."""
+    from statistics import median  # with fractions, decimal, random: for the History window only
+
     rows = conn.execute(
         "SELECT model_family, width, height, steps, images, total_wh, end_ts - start_ts, "
         "window_kind = 'exact' FROM generations WHERE images > 0 AND start_ts >= ?",

@@ -13,7 +13,6 @@ so tests never touch the real session.
 from __future__ import annotations
 
 import os
-import plistlib
 import shutil
 import subprocess
 import sys
@@ -140,6 +139,8 @@ class MacLaunchAgent:
         return str(self.path)
 
     def is_enabled(self) -> bool:
+        import plistlib  # macOS only; with it, expat: not for every platform's start-up
+
         try:
             with self.path.open("rb") as fh:
                 data = plistlib.load(fh)
@@ -159,6 +160,8 @@ class MacLaunchAgent:
         root = _source_root()
         if root and list(command[1:2]) == ["-m"]:
             plist["WorkingDirectory"] = root
+        import plistlib
+
         atomic_write(self.path, plistlib.dumps(plist).decode("utf-8"))
 
     def disable(self) -> None:
