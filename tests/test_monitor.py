@@ -95,6 +95,23 @@ def test_a_gpu_without_counter_is_sampled_fast_while_its_power_moves_and_less_on
     assert gpu.reads - stepping - plateau <= 60 + 20  # back to 1 Hz a few seconds after it stopped
 
 
+def test_a_plateau_whose_readings_wander_by_a_few_percent_is_not_sampled_fast():
+    """Readings of a busy board wander by a few % between sensor updates; that is not a step.
+    Here 200 W and 208 W alternate every 0.1 s (4 %): each settled read (0.3 s apart) differs
+    from the one before, and if that counted as a step the board would be read at ~7 Hz."""
+    clock = Clock()
+    gpu = ScriptedGpu(clock, lambda t: 208.0 if int((t - 100) / 0.1 + 1e-9) % 2 else 200.0)
+    monitor = Monitor([gpu], interval_s=1.0, clock=clock, wall=clock)
+    drive(monitor, clock, 30)
+    assert gpu.reads <= 30 * 3.5 + 5  # settled: ~3.3 reads a second, not ~7
+    # A real step (an image ends) still counts: the pause after it is read every 0.5 s.
+    src = monitor._sources[0]
+    before = src.last_step
+    gpu.watts = lambda t: 40.0
+    drive(monitor, clock, 2)
+    assert src.last_step > before
+
+
 def test_before_ampere_settling_costs_fewer_wake_ups_for_a_smaller_error_on_diffusion_images():
     """Scripted pre-Ampere board (instant power only) playing image after image (3-5 s at
     200-240 W, pauses of 1.5-8 s, +-2 % noise), 120 s per seed: 7 Hz throughout the activity used

@@ -56,7 +56,7 @@ class SourceEnergy:
         return self.committed_j + _trapezoid(self.points, self.anchor_t, self.points[-1][0])
 
     def _credit(self, method: Method, seconds: float) -> None:
-        key = method.value
+        key = method._value_  # the plain str; `.value` is a Python-level enum property (~0.3 us)
         self.seconds_by_method[key] = self.seconds_by_method.get(key, 0.0) + seconds
 
     def _close_tail(self) -> None:
