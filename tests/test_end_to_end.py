@@ -143,6 +143,16 @@ def test_doctor_reports_a_gpu_with_and_without_energy_counter(capsys, fake_nvml)
     assert (a["index"], a["name"], a["energy_counter"], a["power_limit_w"]) == (0, "NVIDIA GeForce RTX 4090", True, 450.0)
     assert b["energy_counter"] is False and b["uuid"]
     assert (a["process_list"], a["process_utilisation"]) == (True, True)
+    assert b["power_samples"] is False
+
+
+def test_doctor_says_when_a_gpu_without_counter_gives_the_drivers_power_samples(capsys, fake_nvml):
+    fake_nvml(FakeGpu(name="NVIDIA GeForce GTX 1080", energy="unsupported", architecture=4,
+                      power_samples=True))
+    (gpu,) = doctor_json(capsys)["gpus"]
+    assert gpu["energy_counter"] is False and gpu["power_samples"] is True
+    assert main(["doctor"]) == 0
+    assert "GTX 1080: the driver's own power samples (no energy counter)" in capsys.readouterr().out
 
 
 def test_doctor_says_when_a_gpu_cannot_be_split_between_programs(capsys, fake_nvml):

@@ -62,9 +62,10 @@ def with_noise(segments: list[Segment], frac: float = 0.02, seed: int = 3) -> li
     return out
 
 
-def _pascal(duration_s: float, instant_field: bool) -> FakeGpu:
+def _pascal(duration_s: float, instant_field: bool, power_samples: bool = False) -> FakeGpu:
     return FakeGpu(name="NVIDIA GeForce GTX 1080 Ti", power_limit_w=250.0, memory_total_mb=11264,
                    architecture=ARCH_PASCAL, energy="unsupported", instant_field=instant_field,
+                   power_samples=power_samples,
                    trace=with_noise(diffusion_images(duration_s, high_w=(200.0, 240.0))))
 
 
@@ -118,6 +119,13 @@ TRACES: dict[str, Trace] = {
             "The same GTX 1080 Ti, but field 186 (instant power) answers NOT_SUPPORTED: only "
             "nvmlDeviceGetPowerUsage gives power.",
             lambda d: _pascal(d, instant_field=False),
+        ),
+        Trace(
+            "no-counter-samples", "No counter, the driver's power samples",
+            "The same GTX 1080 Ti, whose driver keeps its buffer of power samples "
+            "(nvmlDeviceGetSamples, one every 20 ms): read once a second, they give the power "
+            "between reads.",
+            lambda d: _pascal(d, instant_field=True, power_samples=True),
         ),
     )
 }

@@ -38,7 +38,16 @@
  *   process_lists 0|1     0: the RunningProcesses functions answer NOT_SUPPORTED (WDDM without
  *                         process info, a PID namespace hiding host pids)
  *   process_util 0|1      0: nvmlDeviceGetProcessUtilization answers NOT_SUPPORTED
+ *   power_samples 0|1     1: nvmlDeviceGetSamples(NVML_TOTAL_POWER_SAMPLES) answers from the
+ *                         driver's buffer of power samples (default 0: NOT_SUPPORTED)
+ *   power_sample_ms <ms>  their period (default 20: nvidia-smi shows ~119 samples over ~2.4 s);
+ *                         the buffer keeps the last POWER_SAMPLES_KEPT of them
  * Before t = 0 the device draws its first segment's power (so the 1 s average is defined).
+ *
+ * Power samples follow nvmlDeviceGetSamples' contract: samples on a fixed grid of the trace's
+ * clock, each the trace's instantaneous power (+ what processes hold) in mW, stamped with the
+ * CPU time in microseconds (CLOCK_REALTIME); only those newer than lastSeenTimeStamp, oldest
+ * first; a NULL buffer asks how many there are; NVML_ERROR_NOT_FOUND when there is none.
  *
  * Per-process utilisation follows NVML's contract: one sample per process that had non-zero SM
  * use, stamped with the CPU time in microseconds (CLOCK_REALTIME), only when newer than the
@@ -112,7 +121,8 @@ typedef struct fake_device {
      * by bisection instead of walking the trace (a real driver pays nothing per trace segment,
      * and tools are measured on their own cost) */
     double seg_start[MAX_SEGMENTS], seg_j[MAX_SEGMENTS];
-    int energy_mode, instant_field, energy_field, process_lists, process_util;
+    int energy_mode, instant_field, energy_field, process_lists, process_util, power_samples;
+    double sample_period;
     unsigned int architecture;
     double lost_after, reset_at, offset_mj, energy_quantum;
     char procs_path[4096];
@@ -158,6 +168,10 @@ typedef union {
     unsigned short usVal;
 } nvmlValue_t;
 typedef struct {
+    unsigned long long timeStamp;
+    nvmlValue_t sampleValue;
+} nvmlSample_t;
+typedef struct {
     uint32_t fieldId, scopeId;
     int64_t timestamp, latencyUsec;
     unsigned int valueType;
@@ -194,6 +208,7 @@ static void reset_device(fake_device_t *d, int index) {
     d->energy_field = 1;
     d->process_lists = 1;
     d->process_util = 1;
+    d->sample_period = 0.020;
     d->architecture = 8;
     d->lost_after = -1.0;
     d->reset_at = -1.0;
@@ -249,6 +264,8 @@ static int load_scenario(void) {
         else if (strcmp(key, "energy_field") == 0) d->energy_field = atoi(val);
         else if (strcmp(key, "process_lists") == 0) d->process_lists = atoi(val);
         else if (strcmp(key, "process_util") == 0) d->process_util = atoi(val);
+        else if (strcmp(key, "power_samples") == 0) d->power_samples = atoi(val);
+        else if (strcmp(key, "power_sample_ms") == 0) d->sample_period = atof(val) / 1000.0;
         else if (strcmp(key, "gpu_lost_after_s") == 0) d->lost_after = atof(val);
         else if (strcmp(key, "loop") == 0) d->loop = atoi(val);
         else if (strcmp(key, "architecture") == 0) d->architecture = (unsigned int)atoi(val);
@@ -514,6 +531,50 @@ static nvmlReturn_t do_power_usage(nvmlDevice_t dev, unsigned int *mw) {
     return NVML_SUCCESS;
 }
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t dev, unsigned int *mw) { LOCKED(do_power_usage(dev, mw)); }
+
+/* The driver's buffer of power samples (nvmlDeviceGetSamples, NVML_TOTAL_POWER_SAMPLES = 0). */
+#define POWER_SAMPLES_KEPT 120
+static nvmlReturn_t do_samples(nvmlDevice_t dev, int type, unsigned long long last_seen,
+                               unsigned int *val_type, unsigned int *count, nvmlSample_t *out) {
+    DEVICE_GUARD(dev);
+    if (count == NULL || val_type == NULL) return NVML_ERROR_INVALID_ARGUMENT;
+    if (type != 0 || !dev->power_samples || dev->sample_period <= 0) return NVML_ERROR_NOT_SUPPORTED;
+    reload_procs(dev);
+    double t = trace_t(), p = dev->sample_period;
+    /* A sample's stamp is fixed once taken: CLOCK_REALTIME of its moment, the clocks' offset
+     * read once (reading both clocks at every call would move a stamp by a microsecond). */
+    static double wall_offset = -1.0;
+    if (wall_offset < 0) {
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        wall_offset = (double)wall.tv_sec + (double)wall.tv_nsec * 1e-9 - now_monotonic();
+    }
+    long long newest = (long long)floor(t / p);
+    long long first = newest - POWER_SAMPLES_KEPT + 1;
+#define SAMPLE_STAMP(k) ((unsigned long long)llround((wall_offset + anchor + (double)(k) * p) * 1e6))
+    while (first <= newest && SAMPLE_STAMP(first) <= last_seen) first++;
+    unsigned int n = (unsigned int)(newest - first + 1);
+    *val_type = VALUE_TYPE_UNSIGNED_INT;
+    if (n == 0) return NVML_ERROR_NOT_FOUND;
+    if (out == NULL) {
+        *count = n;
+        return NVML_SUCCESS;
+    }
+    if (*count < n) n = *count; /* as many as fit, oldest first */
+    for (unsigned int i = 0; i < n; i++) {
+        long long k = first + (long long)i;
+        out[i].timeStamp = SAMPLE_STAMP(k);
+        out[i].sampleValue.ullVal = 0;
+        out[i].sampleValue.uiVal = instant_mw(dev, (double)k * p);
+    }
+    *count = n;
+    return NVML_SUCCESS;
+#undef SAMPLE_STAMP
+}
+nvmlReturn_t nvmlDeviceGetSamples(nvmlDevice_t dev, int type, unsigned long long last_seen,
+                                  unsigned int *val_type, unsigned int *count, nvmlSample_t *out) {
+    LOCKED(do_samples(dev, type, last_seen, val_type, count, out));
+}
 
 #ifndef FAKE_NO_TOTAL_ENERGY
 /* The counter's value now (mJ), for the function and for field 83 alike. */

@@ -225,6 +225,43 @@ def test_power_usage_before_ampere_is_not_labelled_an_average(fake_nvml, discove
     assert reading.power_avg_w is None and reading.avg_window_s is None
 
 
+def test_the_drivers_power_samples_give_the_mean_power_between_two_reads(fake_nvml, discover):
+    """Before Ampere, without counter: where the driver keeps power samples, a read gives the
+    mean of those since the previous read, over the time they span; after a read later than
+    the driver's buffer lasts (~2.4 s), only what it kept, never an invented span."""
+    # Steps between two 20 ms samples (at odd hundredths), so the trapezoid is exact on them.
+    steps = [Segment(0.25, 100.0, 50.0), Segment(0.24, 300.0, 90.0), Segment(0.01, 100.0, 50.0)]
+    rig = fake_nvml(FakeGpu(trace=steps, loop=True, energy="unsupported", architecture=6,
+                            power_samples=True))
+    sensor = only(discover())
+
+    def truth_w(r: Reading) -> float:  # the trace's mean over the window the reading names
+        assert r.avg_window_s is not None
+        return rig.ground_truth_j(0, r.t - r.avg_window_s, r.t) / r.avg_window_s
+
+    first = sensor.read()  # marks where the samples start
+    assert first.power_avg_w is None
+    time.sleep(2.0)
+    mean = sensor.read()
+    assert mean.avg_window_s == pytest.approx(2.0, abs=0.1)
+    assert mean.power_avg_w == pytest.approx(truth_w(mean), rel=0.02)
+    assert 150.0 < mean.power_avg_w < 250.0  # a mean of 100 W and 300 W, not the last one
+    assert sensor.describe()["power_samples"] and sensor.method is Method.SAMPLED
+    time.sleep(3.5)
+    late = sensor.read()
+    assert late.avg_window_s is not None and late.avg_window_s <= 2.45
+    assert late.power_avg_w == pytest.approx(truth_w(late), rel=0.02)
+
+
+def test_a_driver_without_power_samples_leaves_the_reading_as_it_was(fake_nvml, discover):
+    fake_nvml(FakeGpu(trace=steady(120.0), energy="unsupported", architecture=6))
+    sensor = only(discover())
+    sensor.read()
+    time.sleep(0.3)
+    assert sensor.read().power_avg_w is None
+    assert not sensor.describe()["power_samples"]
+
+
 def test_fast_power_read_skips_the_slow_fields(fake_nvml, discover):
     fake_nvml(FakeGpu(trace=steady(250.0, util_pct=90.0), processes=[FakeProcess(777)]))
     sensor = only(discover())

@@ -103,7 +103,12 @@ def render(r: dict[str, Any]) -> str:
     lines.append(_("GPUs:"))
     if r["gpus"]:
         for g in r["gpus"]:
-            energy = _("hardware energy counter") if g.get("energy_counter") else _("power samples (no energy counter)")
+            if g.get("energy_counter"):
+                energy = _("hardware energy counter")
+            elif g.get("power_samples"):
+                energy = _("the driver's own power samples (no energy counter)")
+            else:
+                energy = _("power samples (no energy counter)")
             limit = g.get("power_limit_w")
             limit_txt = _(", power limit {w:.0f} W").format(w=limit) if limit else ""
             lines.append(f"  • {g.get('name')}: {energy}{limit_txt}")

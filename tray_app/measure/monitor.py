@@ -2,8 +2,9 @@
 
 Sampling is adaptive per source. Counter-backed sources (NVML total energy, RAPL) are read at
 the snapshot interval: the counter carries the energy, the reading only refreshes the display.
-So are sources that report a trailing average over a known window (NVML power on Ampere+):
-consecutive windows tile the time. A source with neither is read every 0.3 s while it works and
+So are sources that report a trailing average over a known window (NVML power on Ampere+;
+before Ampere, the mean of the driver's own power samples since the previous read, where it
+keeps them): consecutive windows tile the time. A source with neither is read every 0.3 s while it works and
 every 0.5 s in the pause after a generation (the edges of the bursts are what the trapezoid
 needs; a plateau needs few points), fast (~7 Hz) only while its power keeps moving (a step
 within 1.2 s of the previous one: sub-second bursts), and at the snapshot interval once idle.

@@ -22,6 +22,12 @@ Public API:
                                             are None there because they were not read, not 0.
     Readings carry `power_avg_w` + `avg_window_s` (1 s) when the driver gives the 1 s average
     (field 185 in the same call as the instant field, or PowerUsage on Ampere+ except GA100).
+    A board with neither counter nor average (before Ampere) whose driver keeps its buffer of
+    power samples (`nvmlDeviceGetSamples`, NVML_TOTAL_POWER_SAMPLES: one every ~20 ms, the last
+    ~2.4 s) gets them all at each read: their trapezoid since the previous read is given as
+    `power_avg_w` over `avg_window_s` = the time they span, so reads once a second tile the time
+    as on Ampere (energy.py), instead of sampling fast (NVIDIA's words: "higher frequency data
+    at lower polling cost"). The driver's answer decides: NOT_SUPPORTED, and it is not asked again.
     NvmlGpuSensor.describe() -> dict        live facts (the counter probe may have changed them)
     NvmlGpuSensor.lost / .note / .power_source / .method
 
@@ -69,6 +75,12 @@ _POWER_FIELDS = [FIELD_POWER_INSTANT, FIELD_POWER_AVERAGE]
 # nvmlDeviceGetTotalEnergyConsumption returns), asked in the same call as the power fields.
 FIELD_TOTAL_ENERGY = 83
 AVG_WINDOW_S = 1.0
+# The driver's power samples (nvmlDeviceGetSamples): a buffer for more than it keeps (~120), and
+# the longest step between two samples still bridged; a longer one means samples were lost (a
+# read came later than the buffer lasts): the window then starts after it, and the integrator
+# bridges the rest from the readings around it.
+POWER_SAMPLES_BUFFER = 256
+POWER_SAMPLES_MAX_STEP_US = 250_000
 _GA100_NAME = re.compile(r"\bA(100|30)\b")  # GA100 boards report instantaneous PowerUsage
 _MIB = 1024 * 1024
 
@@ -329,6 +341,25 @@ class _FieldCall:
         self.ref = ctypes.byref(self.values)
 
 
+class _Sample(ctypes.Structure):
+    _fields_ = pynvml.c_nvmlSample_t._fields_
+
+
+class _SamplesCall:
+    """nvmlDeviceGetSamples(NVML_TOTAL_POWER_SAMPLES) with its buffer made once, and where the
+    previous read stopped: `last_seen` (the driver's microsecond stamp) and that sample's mW."""
+
+    __slots__ = ("fn", "val_type", "count", "samples", "last_seen", "last_mw")
+
+    def __init__(self) -> None:
+        self.fn = pynvml._nvmlGetFunctionPointer("nvmlDeviceGetSamples")  # noqa: SLF001
+        self.val_type = ctypes.c_uint()
+        self.count = ctypes.c_uint()
+        self.samples = (_Sample * POWER_SAMPLES_BUFFER)()
+        self.last_seen = 0
+        self.last_mw: float | None = None
+
+
 # ---- the sensor ----------------------------------------------------------------------------
 
 _PROBING, _TRUSTED, _ABSENT = "probing", "trusted", "absent"
@@ -375,6 +406,8 @@ class NvmlGpuSensor:
         self._usage: _DirectCall | None = None  # nvmlDeviceGetPowerUsage, where it is the source
         self._util_usable = True
         self._energy_field = True  # False once field 83 did not answer: the function is asked
+        self._samples: _SamplesCall | None = None  # the driver's power samples (see above)
+        self._samples_usable = True
         self._usage_is_average = self._power_usage_is_average()
         t = time.monotonic()
         power = self._read_power()[0]
@@ -388,6 +421,8 @@ class NvmlGpuSensor:
         self._probe_drawn_j = 0.0
         self._probe_last: tuple[float, float | None] = (t, power)
         self._read_energy(t, power)
+        if self._counter_state == _ABSENT:  # no counter: does the driver keep power samples?
+            self._samples_since()  # (doctor says; this first call marks where they start)
         self._power_limit(t)
         # What attribution can rely on, asked once (doctor says it): the process list, and the
         # per-process utilisation (NOT_SUPPORTED is remembered by the funnel, so never re-asked).
@@ -441,6 +476,8 @@ class NvmlGpuSensor:
             "pid_namespace": in_nested_pid_namespace(),
             # False: programs holding this GPU together are counted equally, not by their use.
             "process_utilisation": self.process_utilisation,
+            # True: without counter nor average, power comes from the driver's own samples.
+            "power_samples": self._samples is not None and self._counter_state == _ABSENT,
         }
 
     def close(self) -> None:
@@ -470,6 +507,8 @@ class NvmlGpuSensor:
         energy = self._fold_counter(t, counter, power) if counter is not None else None
         error = None if power is not None else _("The driver did not report this GPU's power.")
         window = AVG_WINDOW_S if average is not None else None
+        if average is None and self._samples_usable and self._counter_state == _ABSENT:
+            average, window = self._samples_since()
         if not full:
             return Reading(self.source, self.kind, t, self.method, power_w=power, energy_j=energy,
                            power_avg_w=average, avg_window_s=window, error=error)
@@ -551,6 +590,47 @@ class NvmlGpuSensor:
         if average.nvmlReturn != pynvml.NVML_SUCCESS:
             return counter, watts, None
         return counter, watts, getattr(average.value, _VALUE_MEMBER.get(average.valueType, "uiVal")) / 1000.0
+
+    def _samples_since(self) -> tuple[float | None, float | None]:
+        """(mean W, seconds) of the driver's power samples since the previous read: their
+        trapezoid, over the time they span. (None, None) when there is nothing new, at the first
+        read (it only marks where the next one starts), or when the driver does not keep them."""
+        c = self._samples
+        if c is None:
+            try:
+                c = self._samples = _SamplesCall()
+            except pynvml.NVMLError:  # no such function in this driver
+                self._samples_usable = False
+                return None, None
+        c.count.value = POWER_SAMPLES_BUFFER
+        rc = c.fn(self._handle, pynvml.NVML_TOTAL_POWER_SAMPLES, ctypes.c_ulonglong(c.last_seen),
+                  ctypes.byref(c.val_type), ctypes.byref(c.count), c.samples)  # fmt: skip
+        if rc != pynvml.NVML_SUCCESS:
+            if rc in _HARD_ERRORS:
+                raise _GpuLost(str(pynvml.NVMLError(rc)))
+            if rc in (pynvml.NVML_ERROR_NOT_SUPPORTED, pynvml.NVML_ERROR_FUNCTION_NOT_FOUND):
+                log.info("%s: the driver keeps no power samples; sampling power", self.source)
+                self._samples_usable = False
+                self._samples = None
+            return None, None  # NOT_FOUND: nothing new since the last read; else a hiccup
+        member = _VALUE_MEMBER.get(c.val_type.value, "uiVal")
+        first_read = c.last_mw is None
+        prev_us, prev_mw = c.last_seen, c.last_mw
+        start_us = prev_us
+        mj_us = 0.0  # mW x us
+        for i in range(c.count.value):
+            sample = c.samples[i]
+            ts, mw = sample.timeStamp, float(getattr(sample.sampleValue, member))
+            if prev_mw is None or ts - prev_us > POWER_SAMPLES_MAX_STEP_US:
+                start_us, mj_us = ts, 0.0  # the first sample, or after lost ones: start here
+            else:
+                mj_us += 0.5 * (prev_mw + mw) * (ts - prev_us)
+            prev_us, prev_mw = ts, mw
+        c.last_seen, c.last_mw = prev_us, prev_mw
+        span_us = prev_us - start_us
+        if first_read or span_us <= 0:
+            return None, None
+        return mj_us / span_us / 1000.0, span_us / 1e6
 
     def _read_util(self) -> float | None:
         """GPU utilisation in %, None when unknown. One driver call through a buffer made once;
@@ -846,6 +926,7 @@ def _open_devices(session: NvmlSession, details: dict[str, Any]) -> Discovery:
                     "driver_version",
                     "process_list",
                     "process_utilisation",
+                    "power_samples",
                 )
             }
         )
