@@ -1,6 +1,6 @@
 """Where a session tick's CPU goes: the real engine in-process, each part timed by thread CPU.
 
-    .venv/bin/python benchmarks/profile_tick.py [--seconds 60] [--trace counter|pascal|pascal-nofield]
+    .venv/bin/python benchmarks/profile_tick.py [--seconds 60] [--trace counter|pascal|pascal-nofield|pascal-samples]
 
 The engine runs as `monitor --headless --quiet` would (idle cadence on, 1 s snapshots while a
 session is open), in a PID namespace of its own beside a fake ComfyUI (so a session opens),
@@ -194,6 +194,7 @@ def outer(args: argparse.Namespace) -> int:
         "counter": "diffusion",
         "pascal": "no-counter",
         "pascal-nofield": "no-counter-nofield",
+        "pascal-samples": "no-counter-samples",
         "steady": "steady",
     }[args.trace]
     work = Path(tempfile.mkdtemp(prefix="rg-profile-"))
@@ -254,7 +255,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument(
-        "--trace", default="counter", choices=("counter", "steady", "pascal", "pascal-nofield")
+        "--trace", default="counter", choices=("counter", "steady", "pascal", "pascal-nofield", "pascal-samples")
     )
     p.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
