@@ -80,7 +80,6 @@ def _instrument() -> tuple[dict[str, list[int]], list[bool]]:
     wrap(ToolWatch, "detect", "tool detection")
     wrap(IdleDesk, "step", "idle-waste step")
     wrap(engine_mod.Engine, "tick", "engine tick (all but poll)")
-    from tray_app.runtime import status as status_mod
     from tray_app.sessions.attribution import Attributor
 
     wrap(Attributor, "split", "  attribution split")
@@ -88,7 +87,6 @@ def _instrument() -> tuple[dict[str, list[int]], list[bool]]:
     wrap(engine_mod, "EngineStatus", "  status build")
     wrap(engine_mod, "session_view", "  session view")
     wrap(engine_mod, "activity", "  reminders activity")
-    del status_mod
     if os.environ.get("PROFILE_NVML_CALLS"):
         wrap_calls = nvml.NvmlSession.call
 
@@ -144,6 +142,7 @@ def inner(seconds: float, out: Path) -> None:
         time.sleep(seconds)
         on[0] = False
         marks["t1"], marks["c1"] = time.monotonic(), time.process_time()
+        marks["sessions"] = len(engine.tracker.sessions) if engine.tracker else 0  # before stop
         for tid, ns in _threads().items():
             stats[f"thread {tid} {_comm(tid)}"] = [1, ns - threads0.get(tid, 0)]
         stop.set()
@@ -175,7 +174,7 @@ def inner(seconds: float, out: Path) -> None:
             {
                 "span_s": span,
                 "process_cpu_s": marks["c1"] - marks["c0"],
-                "sessions": len(engine.tracker.sessions) if engine.tracker else 0,
+                "sessions": int(marks["sessions"]),
                 "reads": getattr(mon, "reads", None),
                 "wakeups": getattr(mon, "wakeups", None),
                 "stats": dict(stats),

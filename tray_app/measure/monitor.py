@@ -4,10 +4,11 @@ Sampling is adaptive per source. Counter-backed sources (NVML total energy, RAPL
 the snapshot interval: the counter carries the energy, the reading only refreshes the display.
 So are sources that report a trailing average over a known window (NVML power on Ampere+;
 before Ampere, the mean of the driver's own power samples since the previous read, where it
-keeps them): consecutive windows tile the time. A source with neither is read every 0.3 s while it works and
-every 0.5 s in the pause after a generation (the edges of the bursts are what the trapezoid
-needs; a plateau needs few points), fast (~7 Hz) only while its power keeps moving (a step
-within 1.2 s of the previous one: sub-second bursts), and at the snapshot interval once idle.
+keeps them): consecutive windows tile the time. A source with neither is read every 0.3 s while
+it works and every 0.5 s in the pause after a generation (the edges of the bursts are what the
+trapezoid needs; a plateau needs few points), fast (~7 Hz) only while its power keeps moving (a
+step within 1.2 s of the previous one: sub-second bursts), and at the snapshot interval once
+idle.
 A read due just before a snapshot takes the snapshot along (one wake-up).
 
 The tools' CPU times (for splitting the CPU's energy) are counters too: read every 5 s, and at

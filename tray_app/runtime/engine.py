@@ -26,7 +26,8 @@ counters keep the energy exact, and a command from another thread wakes it at on
 Where nobody sees each snapshot as it comes (`monitor --quiet`: no status shown live, no
 `/metrics`), the snapshots of a session still come every second, each one stored as a 1 s sample,
 but their bookkeeping is done in batches of BATCH_S, in one go: a second asleep leaves code and
-data cold, and five warm passes cost about the price of two cold ones. Nothing changes in the
+data cold, and a batch of five costs about what two or three cold ticks did (benchmarks/
+RESULTS.md). Nothing changes in the
 figures, only when they are worked out: the store's commit rule already writes a session's
 samples every 5 s (so kill -9 still loses less than 5 s), detection and reminders keep their
 5 s cadence (they run at the batch's last snapshot, the present), and a command, a pause or a
@@ -377,7 +378,7 @@ class Engine:
                     totals.get("tool", "?"), totals.get("total_wh") or 0.0, totals.get("images"))
         parts.tracker.closed.clear()
 
-    def batching(self, parts: Parts) -> bool:
+    def _batching(self, parts: Parts) -> bool:
         """True where snapshots may wait for the end of their batch: nobody sees each status
         (a quiet listener, no observer), and the monitor is in its 1 s cadence."""
         return (
@@ -394,7 +395,7 @@ class Engine:
             and not snap.paused
             and self._commands.empty()
             and not self._stop.is_set()
-            and self.batching(parts)
+            and self._batching(parts)
         ):
             self._held.append(snap)
             return
